@@ -1,0 +1,1 @@
+//! DynamoDB-compatible servers as values with a lifecycle.

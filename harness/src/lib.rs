@@ -1,0 +1,1 @@
+//! The DynamoSession harness: subjects, scenarios, conformance, load and reports.

@@ -1,0 +1,1 @@
+//! DynamoDB wire traces: records, normalisation, and the recording proxy.
