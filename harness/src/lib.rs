@@ -1,1 +1,9 @@
 //! The DynamoSession harness: subjects, scenarios, conformance, load and reports.
+
+pub mod cli;
+pub mod conform;
+pub mod dynamo_json;
+pub mod protocol;
+pub mod report;
+pub mod scenario;
+pub mod subject;

@@ -1,0 +1,195 @@
+//! HTTP-level steps: a client with its own session cookie and User-Agent, speaking the contract in
+//! docs/seams.md to a subject's web app.
+
+use reqwest::header::{COOKIE, SET_COOKIE, USER_AGENT};
+use serde_json::Value;
+
+use super::matcher::{Bindings, NowWindow, match_json};
+use crate::scenario::{HttpRequest, StepExpect};
+
+/// The session cookie of both test apps (CakePHP's `Session.cookie`).
+pub const COOKIE_NAME: &str = "CAKEPHP";
+
+/// What the response did to the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieChange {
+    /// No `Set-Cookie` for the session.
+    None,
+    /// A session id different from the one the client held.
+    New(String),
+    /// The same id again (a refreshed cookie).
+    Same,
+    /// Deleted (empty value or an expiry in the past).
+    Cleared,
+}
+
+pub struct HttpSession {
+    base_url: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+    user_agent: String,
+}
+
+pub struct HttpReply {
+    pub status: u16,
+    pub body: Value,
+    pub cookie: CookieChange,
+}
+
+impl HttpSession {
+    pub fn new(base_url: &str) -> Self {
+        HttpSession {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            cookie: None,
+            user_agent: "dynamo-harness".to_owned(),
+        }
+    }
+
+    /// The session id the client holds now.
+    pub fn session_id(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
+    pub async fn send(&mut self, request: &HttpRequest) -> anyhow::Result<HttpReply> {
+        if let Some(agent) = &request.user_agent {
+            self.user_agent = agent.clone();
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
+        let url = format!("{}{}", self.base_url, request.path);
+        let mut builder = self
+            .client
+            .request(method, &url)
+            .header(USER_AGENT, &self.user_agent);
+        if let Some(id) = &self.cookie {
+            builder = builder.header(COOKIE, format!("{COOKIE_NAME}={id}"));
+        }
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{} {url}: {e}", request.method))?;
+        let status = response.status().as_u16();
+        let mut change = CookieChange::None;
+        for header in response.headers().get_all(SET_COOKIE) {
+            if let Some(set) = header.to_str().ok().and_then(parse_set_cookie) {
+                change = match set {
+                    None => {
+                        self.cookie = None;
+                        CookieChange::Cleared
+                    }
+                    Some(id) if self.cookie.as_deref() == Some(id.as_str()) => CookieChange::Same,
+                    Some(id) => {
+                        self.cookie = Some(id.clone());
+                        CookieChange::New(id)
+                    }
+                };
+            }
+        }
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok(HttpReply {
+            status,
+            body,
+            cookie: change,
+        })
+    }
+}
+
+/// `Some(Some(id))` for a session cookie set, `Some(None)` for one deleted, `None` for another cookie.
+fn parse_set_cookie(header: &str) -> Option<Option<String>> {
+    let mut parts = header.split(';').map(str::trim);
+    let (name, value) = parts.next()?.split_once('=')?;
+    if name != COOKIE_NAME {
+        return None;
+    }
+    // PHP sends a deletion (setcookie with a past time, as CakePHP's renew does) as `Max-Age=0`.
+    let expired = parts.any(|attribute| {
+        let lower = attribute.to_ascii_lowercase();
+        lower == "max-age=0" || lower.starts_with("max-age=-")
+    });
+    if value.is_empty() || value == "deleted" || expired {
+        Some(None)
+    } else {
+        Some(Some(value.to_owned()))
+    }
+}
+
+impl HttpReply {
+    pub fn check(
+        &self,
+        expect: Option<&StepExpect>,
+        label: &str,
+        bindings: &mut Bindings,
+        diffs: &mut Vec<String>,
+    ) {
+        let status_wanted = expect.and_then(|e| e.status).unwrap_or(200);
+        if self.status != status_wanted {
+            diffs.push(format!(
+                "step {label}: HTTP status: expected {status_wanted}, got {} ({})",
+                self.status, self.body
+            ));
+        }
+        let Some(expect) = expect else { return };
+        if let Some(want) = &expect.json {
+            let got = subset_like(want, &self.body);
+            let now = NowWindow::at(0);
+            match_json(want, &got, "body", now, bindings, diffs);
+        }
+        if let Some(want) = &expect.cookie {
+            let ok = match (want.as_str(), &self.cookie) {
+                ("new", CookieChange::New(_)) => true,
+                ("same", CookieChange::Same | CookieChange::None) => true,
+                ("cleared", CookieChange::Cleared) => true,
+                ("none", CookieChange::None) => true,
+                _ => false,
+            };
+            if !ok {
+                diffs.push(format!(
+                    "step {label}: session cookie: expected {want}, got {:?}",
+                    self.cookie
+                ));
+            }
+        }
+    }
+}
+
+/// The part of `actual` that `want` talks about: maps keep only the keys `want` names, so `json:` checks a subset.
+fn subset_like(want: &Value, actual: &Value) -> Value {
+    match (want, actual) {
+        (Value::Object(want), Value::Object(actual)) => Value::Object(
+            want.iter()
+                .filter_map(|(k, w)| actual.get(k).map(|a| (k.clone(), subset_like(w, a))))
+                .collect(),
+        ),
+        (_, actual) => actual.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_headers_are_read_like_a_browser() {
+        assert_eq!(
+            parse_set_cookie("CAKEPHP=abc; expires=Mon, 30-Nov-2026 10:00:00 GMT; path=/; HttpOnly"),
+            Some(Some("abc".to_owned()))
+        );
+        assert_eq!(
+            parse_set_cookie("CAKEPHP=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT; Max-Age=0"),
+            Some(None)
+        );
+        assert_eq!(parse_set_cookie("CAKEPHP=; Max-Age=0"), Some(None));
+        assert_eq!(parse_set_cookie("OTHER=1"), None);
+    }
+
+    #[test]
+    fn json_checks_look_at_a_subset() {
+        let want = serde_json::json!({"data": {"Foo": "bar"}});
+        let got = serde_json::json!({"id": "x", "data": {"Foo": "bar", "n": 1}});
+        assert_eq!(subset_like(&want, &got), serde_json::json!({"data": {"Foo": "bar"}}));
+    }
+}

@@ -1,0 +1,300 @@
+//! Matching recorded values against expectations written with placeholders.
+//!
+//! Expectations (scenario files, recorded traces) say `<NOW+86400>`, `<ANY>` or `CAKEPHP_<SID1>` where the real
+//! value depends on when and with which generated id the case ran. Matching works on the raw recorded values, so
+//! one matcher serves inline expectations and normalised traces alike.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// The time the subject's clock showed while the compared values were produced, as an inclusive range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NowWindow {
+    pub earliest: i64,
+    pub latest: i64,
+}
+
+impl NowWindow {
+    pub fn at(now: i64) -> Self {
+        NowWindow {
+            earliest: now,
+            latest: now,
+        }
+    }
+
+    /// A value written as `now + delta` is accepted one second either side: the handler reads the clock when it
+    /// builds the request, the proxy when the request arrives.
+    fn accepts(self, value: i64, delta: i64) -> bool {
+        let now = value - delta;
+        now >= self.earliest - 1 && now <= self.latest + 1
+    }
+}
+
+/// Bindings that must stay consistent across one case: `<SIDn>` → the id it stood for first.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    pub sids: BTreeMap<String, String>,
+}
+
+/// Compares `actual` with `expected`; every difference is pushed to `diffs` as `path: expected X, got Y`.
+pub fn match_json(
+    expected: &Value,
+    actual: &Value,
+    path: &str,
+    now: NowWindow,
+    bindings: &mut Bindings,
+    diffs: &mut Vec<String>,
+) {
+    match (expected, actual) {
+        (Value::String(pattern), _) if pattern == "<ANY>" => {}
+        (Value::String(pattern), Value::String(text)) => {
+            if !match_str(pattern, text, now, bindings) {
+                diffs.push(format!("{path}: expected {pattern:?}, got {text:?}"));
+            }
+        }
+        (Value::Object(want), Value::Object(got)) => {
+            for (key, want_value) in want {
+                let child = join(path, key);
+                match got.get(key) {
+                    Some(got_value) => {
+                        match_json(want_value, got_value, &child, now, bindings, diffs)
+                    }
+                    None => diffs.push(format!("{child}: missing (expected {want_value})")),
+                }
+            }
+            for (key, got_value) in got {
+                if !want.contains_key(key) {
+                    diffs.push(format!("{}: unexpected {got_value}", join(path, key)));
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(got)) => {
+            if want.len() != got.len() {
+                diffs.push(format!(
+                    "{path}: expected {} elements, got {}: {}",
+                    want.len(),
+                    got.len(),
+                    Value::Array(got.clone())
+                ));
+                return;
+            }
+            for (index, (w, g)) in want.iter().zip(got).enumerate() {
+                match_json(w, g, &format!("{path}[{index}]"), now, bindings, diffs);
+            }
+        }
+        (want, got) if want == got => {}
+        (want, got) => diffs.push(format!("{path}: expected {want}, got {got}")),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Whether `text` matches `pattern`, where the pattern may hold `<NOW>`, `<NOW+d>`, `<NOW-d>`, `<ANY>` and
+/// `<SIDn>` anywhere (inside serialized session data too).
+pub fn match_str(pattern: &str, text: &str, now: NowWindow, bindings: &mut Bindings) -> bool {
+    if !pattern.contains('<') {
+        return pattern == text;
+    }
+    let tokens = tokenize(pattern);
+    let mut trial = bindings.clone();
+    if match_tokens(&tokens, text, now, &mut trial) {
+        *bindings = trial;
+        true
+    } else {
+        false
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token<'a> {
+    Literal(&'a str),
+    Now(i64),
+    Any,
+    Sid(&'a str),
+}
+
+fn tokenize(pattern: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut rest = pattern;
+    while !rest.is_empty() {
+        let Some(start) = rest.find('<') else {
+            tokens.push(Token::Literal(rest));
+            break;
+        };
+        let Some(len) = rest[start..].find('>') else {
+            tokens.push(Token::Literal(rest));
+            break;
+        };
+        let inner = &rest[start + 1..start + len];
+        let token = placeholder(inner);
+        match token {
+            Some(token) => {
+                if start > 0 {
+                    tokens.push(Token::Literal(&rest[..start]));
+                }
+                tokens.push(token);
+            }
+            None => tokens.push(Token::Literal(&rest[..start + len + 1])),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    tokens
+}
+
+fn placeholder(inner: &str) -> Option<Token<'_>> {
+    if inner == "ANY" {
+        return Some(Token::Any);
+    }
+    if inner.starts_with("SID") && inner[3..].chars().all(|c| c.is_ascii_digit()) && inner.len() > 3
+    {
+        return Some(Token::Sid(inner));
+    }
+    let delta = inner.strip_prefix("NOW")?;
+    if delta.is_empty() {
+        return Some(Token::Now(0));
+    }
+    let (sign, digits) = match delta.as_bytes()[0] {
+        b'+' => (1, &delta[1..]),
+        b'-' => (-1, &delta[1..]),
+        _ => return None,
+    };
+    digits.parse::<i64>().ok().map(|d| Token::Now(sign * d))
+}
+
+fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut Bindings) -> bool {
+    let Some((first, rest)) = tokens.split_first() else {
+        return text.is_empty();
+    };
+    match first {
+        Token::Literal(literal) => text
+            .strip_prefix(literal)
+            .is_some_and(|tail| match_tokens(rest, tail, now, bindings)),
+        Token::Now(delta) => {
+            let digits = text
+                .char_indices()
+                .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
+                .count();
+            text[..digits]
+                .parse::<i64>()
+                .is_ok_and(|value| now.accepts(value, *delta))
+                && match_tokens(rest, &text[digits..], now, bindings)
+        }
+        Token::Any => (0..=text.len())
+            .filter(|&cut| text.is_char_boundary(cut))
+            .any(|cut| {
+                let mut trial = bindings.clone();
+                let ok = match_tokens(rest, &text[cut..], now, &mut trial);
+                if ok {
+                    *bindings = trial;
+                }
+                ok
+            }),
+        Token::Sid(name) => {
+            if let Some(bound) = bindings.sids.get(*name).cloned() {
+                return text
+                    .strip_prefix(bound.as_str())
+                    .is_some_and(|tail| match_tokens(rest, tail, now, bindings));
+            }
+            // An unbound SIDn is a PHP session id: 26 characters of [a-v0-9], not already bound to another n.
+            let id_len = text
+                .bytes()
+                .take(26)
+                .take_while(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(b))
+                .count();
+            if id_len != 26 || bindings.sids.values().any(|v| v == &text[..26]) {
+                return false;
+            }
+            bindings.sids.insert((*name).to_owned(), text[..26].to_owned());
+            match_tokens(rest, &text[26..], now, bindings)
+        }
+    }
+}
+
+/// `*` matches any run of characters (warning texts carry backend-specific messages).
+pub fn match_glob(pattern: &str, text: &str) -> bool {
+    let Some((head, tail)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(rest) = text.strip_prefix(head) else {
+        return false;
+    };
+    (0..=rest.len())
+        .filter(|&cut| rest.is_char_boundary(cut))
+        .any(|cut| match_glob(tail, &rest[cut..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn check(expected: Value, actual: Value, now: i64) -> Vec<String> {
+        let mut diffs = Vec::new();
+        match_json(
+            &expected,
+            &actual,
+            "",
+            NowWindow::at(now),
+            &mut Bindings::default(),
+            &mut diffs,
+        );
+        diffs
+    }
+
+    #[test]
+    fn now_placeholders_accept_one_second_either_side() {
+        let want = json!({"expires": {"N": "<NOW+1440>"}});
+        assert!(check(want.clone(), json!({"expires": {"N": "1001440"}}), 1_000_000).is_empty());
+        assert!(check(want.clone(), json!({"expires": {"N": "1001441"}}), 1_000_000).is_empty());
+        let diffs = check(want, json!({"expires": {"N": "1001442"}}), 1_000_000);
+        assert_eq!(
+            diffs,
+            vec![r#"expires.N: expected "<NOW+1440>", got "1001442""#]
+        );
+        assert!(check(json!("<NOW-3600>"), json!("996400"), 1_000_000).is_empty());
+    }
+
+    #[test]
+    fn placeholders_work_inside_session_data() {
+        let want = json!(r#"Config|a:1:{s:4:"time";i:<NOW+28800>;}x|s:<ANY>"#);
+        let got = json!(r#"Config|a:1:{s:4:"time";i:1028800;}x|s:3:"abc";"#);
+        assert!(check(want, got, 1_000_000).is_empty());
+    }
+
+    #[test]
+    fn sid_placeholders_bind_once_and_stay_distinct() {
+        let mut bindings = Bindings::default();
+        let now = NowWindow::at(0);
+        let a = "CAKEPHP_0ps8utkssjigqpc5shh3l3csvo";
+        let b = "CAKEPHP_1np9p5eu0iov9rgu842ecdmji4";
+        assert!(match_str("CAKEPHP_<SID1>", a, now, &mut bindings));
+        assert!(match_str("CAKEPHP_<SID1>", a, now, &mut bindings));
+        assert!(!match_str("CAKEPHP_<SID1>", b, now, &mut bindings));
+        assert!(!match_str("CAKEPHP_<SID2>", a, now, &mut bindings));
+        assert!(match_str("CAKEPHP_<SID2>", b, now, &mut bindings));
+        assert!(!match_str("CAKEPHP_<SID3>", "CAKEPHP_short", now, &mut bindings));
+    }
+
+    #[test]
+    fn maps_report_missing_and_unexpected_keys() {
+        let diffs = check(json!({"a": 1, "b": 2}), json!({"a": 1, "c": 3}), 0);
+        assert_eq!(diffs, vec!["b: missing (expected 2)", "c: unexpected 3"]);
+    }
+
+    #[test]
+    fn globs_match_warning_texts() {
+        assert!(match_glob(
+            "Error writing session CAKEPHP_x: *",
+            "Error writing session CAKEPHP_x: ValidationException: too big"
+        ));
+        assert!(!match_glob("Error deleting session *", "Error writing session x"));
+    }
+}

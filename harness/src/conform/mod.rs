@@ -1,0 +1,11 @@
+//! The conformance runner: plays scenario cases against subjects on a backend and records one result per
+//! (case, subject, backend).
+
+pub mod calls;
+pub mod http;
+pub mod matcher;
+pub mod plan;
+pub mod result;
+pub mod runner;
+pub mod table;
+pub mod trace;

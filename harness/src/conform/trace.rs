@@ -1,0 +1,96 @@
+//! Recorded real-SDK traces as expectations: a trace file in the `fixtures/sdk-traces` format becomes the
+//! expected call sequence of a case.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::scenario::ExpectedCall;
+
+/// The table the shared traces were recorded against; it stands for the case's own table.
+pub const TRACE_TABLE: &str = "dynamo_cakephp_sessions";
+
+/// Reads `relative` (resolved against the scenario file's folder) into expected calls for a case whose table is
+/// `table`. Runs of lock attempts refused with ConditionalCheckFailedException become "one or more", because
+/// their number depends on timing.
+pub fn expected_from_trace(
+    scenario_file: &Path,
+    relative: &str,
+    table: &str,
+) -> anyhow::Result<Vec<ExpectedCall>> {
+    let path = scenario_file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(relative);
+    let records = dynamo_wire::read_trace(&path)
+        .map_err(|e| anyhow::anyhow!("reading trace {}: {e}", path.display()))?;
+    let mut expected: Vec<ExpectedCall> = Vec::new();
+    for record in records {
+        let call = ExpectedCall {
+            op: record.op.clone(),
+            request: Some(retable(&record.request, table)),
+            status: Some(record.status),
+            error_type: Some(
+                record
+                    .error_type
+                    .clone()
+                    .map_or(Value::Null, Value::String),
+            ),
+            response: None,
+            repeat: None,
+            count: None,
+        };
+        let timing_dependent =
+            record.error_type.as_deref() == Some("ConditionalCheckFailedException");
+        if timing_dependent
+            && let Some(last) = expected.last_mut()
+            && last.repeat.is_some()
+            && last.op == call.op
+            && last.request == call.request
+            && last.error_type == call.error_type
+        {
+            continue;
+        }
+        expected.push(ExpectedCall {
+            repeat: timing_dependent.then(|| "1+".to_owned()),
+            ..call
+        });
+    }
+    Ok(expected)
+}
+
+/// Replaces the trace's table name (as a value or as a map key, as in BatchWriteItem's RequestItems).
+fn retable(value: &Value, table: &str) -> Value {
+    match value {
+        Value::String(s) if s == TRACE_TABLE => Value::String(table.to_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| retable(v, table)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = if k == TRACE_TABLE { table.to_owned() } else { k.clone() };
+                    (key, retable(v, table))
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_traces_load_as_expectations_with_lock_retries_collapsed() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sdk-traces/x.yaml");
+        let calls =
+            expected_from_trace(&fixtures, "f_concurrent_same_session.jsonl", "t1").unwrap();
+        // 37 recorded calls: 4 successful UpdateItems and 33 refused lock attempts in one run.
+        assert!(calls.len() < 37, "{} calls", calls.len());
+        assert!(calls.iter().any(|c| c.repeat.as_deref() == Some("1+")));
+        let gc = expected_from_trace(&fixtures, "g_garbage_collect.jsonl", "t1").unwrap();
+        let batch = gc.iter().find(|c| c.op == "BatchWriteItem").unwrap();
+        let request = batch.request.as_ref().unwrap();
+        assert!(request["RequestItems"].get("t1").is_some(), "{request}");
+    }
+}

@@ -1,0 +1,424 @@
+//! Reading scenario files: YAML (with anchors and `<<` merge keys) → defaults merged → typed cases.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use super::model::{Case, HttpRequest, OpenArgs, Step, StepExpect, StepOp};
+
+/// What can go wrong reading the catalogue; every variant names the file (and the case, where known).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid YAML: {source}")]
+    Yaml {
+        path: PathBuf,
+        source: serde_norway::Error,
+    },
+    #[error("{path}: {message}")]
+    Shape { path: PathBuf, message: String },
+    #[error("{path}: case {case}: {message}")]
+    Case {
+        path: PathBuf,
+        case: String,
+        message: String,
+    },
+    #[error("case id {id} appears twice: in {first} and {second}")]
+    DuplicateId {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
+/// The catalogue shipped with the harness (`scenarios/conformance` at the top of the workspace).
+pub fn builtin_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/conformance")
+}
+
+/// Loads every `*.yaml`/`*.yml` file of each folder, in name order, and checks that ids are unique.
+pub fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
+    let mut cases: Vec<Case> = Vec::new();
+    for dir in dirs {
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                )
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            for case in load_file(&file)? {
+                if let Some(first) = cases.iter().find(|c| c.id == case.id) {
+                    return Err(LoadError::DuplicateId {
+                        id: case.id,
+                        first: first.source.clone(),
+                        second: file,
+                    });
+                }
+                cases.push(case);
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// Loads one scenario file.
+pub fn load_file(path: &Path) -> Result<Vec<Case>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut yaml: serde_norway::Value =
+        serde_norway::from_str(&text).map_err(|source| LoadError::Yaml {
+            path: path.to_owned(),
+            source,
+        })?;
+    yaml.apply_merge().map_err(|source| LoadError::Yaml {
+        path: path.to_owned(),
+        source,
+    })?;
+    let document: Value = serde_json::to_value(&yaml).map_err(|e| LoadError::Shape {
+        path: path.to_owned(),
+        message: format!("cannot be read as data: {e}"),
+    })?;
+    let shape = |message: &str| LoadError::Shape {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    };
+    let Value::Object(mut document) = document else {
+        return Err(shape("the file must be a map with `group` and `cases`"));
+    };
+    let group = match document.remove("group") {
+        Some(Value::String(group)) => group,
+        _ => return Err(shape("`group:` (a string) is missing")),
+    };
+    let defaults = match document.remove("defaults") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(defaults)) => defaults_as_case(defaults),
+        Some(_) => return Err(shape("`defaults:` must be a map")),
+    };
+    let Some(Value::Array(raw_cases)) = document.remove("cases") else {
+        return Err(shape("`cases:` (a list) is missing"));
+    };
+    raw_cases
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let id = raw
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("#{}", index + 1));
+            parse_case(raw, &defaults, &group, path).map_err(|message| LoadError::Case {
+                path: path.to_owned(),
+                case: id,
+                message,
+            })
+        })
+        .collect()
+}
+
+/// File defaults may be written flat (`config`, `gc_maxlifetime`, ...) or in case shape (`given: {...}`).
+fn defaults_as_case(defaults: Map<String, Value>) -> Map<String, Value> {
+    const GIVEN_KEYS: &[&str] = &[
+        "config",
+        "gc_maxlifetime",
+        "client",
+        "clock",
+        "requires",
+        "subjects",
+        "faults",
+        "items",
+    ];
+    let mut case = Map::new();
+    let mut given = Map::new();
+    for (key, value) in defaults {
+        if GIVEN_KEYS.contains(&key.as_str()) {
+            given.insert(key, value);
+        } else if key == "given" {
+            if let Value::Object(map) = value {
+                given.extend(map);
+            }
+        } else {
+            case.insert(key, value);
+        }
+    }
+    case.insert("given".to_owned(), Value::Object(given));
+    case
+}
+
+/// Maps merge key by key (recursively); anything else in `over` replaces `under`.
+fn deep_merge(under: &Value, over: Value) -> Value {
+    match (under, over) {
+        (Value::Object(under), Value::Object(over)) => {
+            let mut merged = under.clone();
+            for (key, value) in over {
+                let combined = match merged.get(&key) {
+                    Some(existing) => deep_merge(existing, value),
+                    None => value,
+                };
+                merged.insert(key, combined);
+            }
+            Value::Object(merged)
+        }
+        (_, over) => over,
+    }
+}
+
+fn parse_case(
+    raw: Value,
+    defaults: &Map<String, Value>,
+    group: &str,
+    path: &Path,
+) -> Result<Case, String> {
+    let merged = deep_merge(&Value::Object(defaults.clone()), raw);
+    let Value::Object(mut map) = merged else {
+        return Err("a case must be a map".to_owned());
+    };
+    let raw_steps = match map.remove("steps") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(steps)) => steps,
+        Some(_) => return Err("`steps:` must be a list".to_owned()),
+    };
+    // `null` in a merged config removes what the defaults set (a PHP array without that key).
+    if let Some(Value::Object(given)) = map.get_mut("given")
+        && let Some(Value::Object(config)) = given.get_mut("config")
+    {
+        config.retain(|_, value| !value.is_null());
+    }
+    let mut case: Case = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
+    case.group = group.to_owned();
+    case.source = path.to_owned();
+    case.steps = raw_steps
+        .into_iter()
+        .enumerate()
+        .map(|(index, step)| parse_step(step).map_err(|e| format!("step {}: {e}", index + 1)))
+        .collect::<Result<_, _>>()?;
+    if case.expect.calls.is_some() && case.expect.calls_trace.is_some() {
+        return Err("give `calls` or `calls_trace`, not both".to_owned());
+    }
+    Ok(case)
+}
+
+fn parse_step(raw: Value) -> Result<Step, String> {
+    let Value::Object(mut map) = raw else {
+        return Err("a step must be a map such as `read: {id: abc}`".to_owned());
+    };
+    let actor = match map.remove("as") {
+        None => "main".to_owned(),
+        Some(Value::String(actor)) => actor,
+        Some(_) => return Err("`as:` must be a name".to_owned()),
+    };
+    let expect = match map.remove("expect") {
+        None => None,
+        Some(value) => Some(
+            serde_json::from_value::<StepExpect>(value).map_err(|e| format!("expect: {e}"))?,
+        ),
+    };
+    if map.len() != 1 {
+        let keys: Vec<&String> = map.keys().collect();
+        return Err(format!(
+            "a step names exactly one operation (besides `as` and `expect`), found {keys:?}"
+        ));
+    }
+    let (name, args) = map.into_iter().next().expect("one key");
+    let args = match args {
+        Value::Null => Map::new(),
+        Value::Object(args) => args,
+        _ => return Err(format!("`{name}:` takes a map of arguments")),
+    };
+    let op = parse_op(&name, args).map_err(|e| format!("{name}: {e}"))?;
+    Ok(Step { op, actor, expect })
+}
+
+fn parse_op(name: &str, mut args: Map<String, Value>) -> Result<StepOp, String> {
+    let mut string = |key: &str| -> Result<String, String> {
+        match args.remove(key) {
+            Some(Value::String(s)) => Ok(s),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(_) => Err(format!("`{key}` must be a string")),
+            None => Err(format!("`{key}` is required")),
+        }
+    };
+    let op = match name {
+        "new_handler" => StepOp::NewHandler {
+            config: match args.remove("config") {
+                Some(Value::Object(config)) => config,
+                None => Map::new(),
+                Some(_) => return Err("`config` must be a map".to_owned()),
+            },
+            gc_maxlifetime: args.remove("gc_maxlifetime").and_then(|v| v.as_i64()),
+        },
+        "open" => StepOp::Open(OpenArgs {
+            save_path: string("save_path").unwrap_or_default(),
+            name: string("name")?,
+        }),
+        "read" => StepOp::Read { id: string("id")? },
+        "write" => {
+            let id = string("id")?;
+            let data = write_data(&mut args)?;
+            StepOp::Write { id, data }
+        }
+        "close" => StepOp::Close {
+            session_id: string("session_id").unwrap_or_default(),
+        },
+        "destroy" => StepOp::Destroy { id: string("id")? },
+        "gc" => StepOp::Gc {
+            max_lifetime: args
+                .remove("max_lifetime")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(1440),
+        },
+        "garbage_collect" => StepOp::GarbageCollect,
+        "ttl_sweep" => StepOp::TtlSweep,
+        "clock" => StepOp::Clock {
+            advance: args
+                .remove("advance")
+                .and_then(|v| v.as_i64())
+                .ok_or("`advance` (seconds) is required")?,
+        },
+        "seed" => StepOp::Seed {
+            items: match args.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => return Err("`items` (a list) is required".to_owned()),
+            },
+        },
+        "http" => StepOp::Http(
+            serde_json::from_value::<HttpRequest>(Value::Object(std::mem::take(&mut args)))
+                .map_err(|e| e.to_string())?,
+        ),
+        other => return Err(format!("unknown operation `{other}`")),
+    };
+    if let Some(extra) = args.keys().next() {
+        return Err(format!("unknown argument `{extra}`"));
+    }
+    Ok(op)
+}
+
+/// `data: text`, `data_b64: ...` or `data_repeat: {byte: "a", count: N}`.
+fn write_data(args: &mut Map<String, Value>) -> Result<Vec<u8>, String> {
+    if let Some(value) = args.remove("data") {
+        return match value {
+            Value::String(s) => Ok(s.into_bytes()),
+            Value::Number(n) => Ok(n.to_string().into_bytes()),
+            _ => Err("`data` must be a string".to_owned()),
+        };
+    }
+    if let Some(value) = args.remove("data_b64") {
+        let encoded = value.as_str().ok_or("`data_b64` must be a string")?;
+        return BASE64
+            .decode(encoded)
+            .map_err(|e| format!("`data_b64` is not base64: {e}"));
+    }
+    if let Some(Value::Object(repeat)) = args.remove("data_repeat") {
+        let byte = repeat
+            .get("byte")
+            .and_then(Value::as_str)
+            .and_then(|s| s.bytes().next())
+            .ok_or("`data_repeat.byte` must be a one-character string")?;
+        let count = repeat
+            .get("count")
+            .and_then(Value::as_u64)
+            .ok_or("`data_repeat.count` must be a number")?;
+        return Ok(vec![byte; count as usize]);
+    }
+    Err("one of `data`, `data_b64` or `data_repeat` is required".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Vec<Case>, LoadError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, text).unwrap();
+        load_file(&path)
+    }
+
+    #[test]
+    fn defaults_merge_under_cases_and_null_removes_a_key() {
+        let cases = load_str(
+            r#"
+group: B
+defaults:
+  config: {table_name: "{table}", locking: true}
+  gc_maxlifetime: 1440
+  open: {name: CAKEPHP}
+cases:
+  - id: C1
+    given: {config: {locking: null, consistent_read: false}}
+    steps:
+      - read: {id: abc}
+        expect: {value: ""}
+      - write: {id: abc, data_b64: "gP8A"}
+        as: other
+"#,
+        )
+        .unwrap();
+        let case = &cases[0];
+        assert_eq!(case.group, "B");
+        assert_eq!(case.given.gc_maxlifetime, Some(1440));
+        assert_eq!(
+            Value::Object(case.given.config.clone()),
+            serde_json::json!({"table_name": "{table}", "consistent_read": false})
+        );
+        assert_eq!(case.open.as_ref().unwrap().name, "CAKEPHP");
+        assert_eq!(case.steps[1].actor, "other");
+        assert_eq!(
+            case.steps[1].op,
+            StepOp::Write {
+                id: "abc".into(),
+                data: vec![0x80, 0xff, 0x00]
+            }
+        );
+        assert_eq!(
+            case.steps[0].expect.as_ref().unwrap().value,
+            Some(Value::String(String::new()))
+        );
+    }
+
+    #[test]
+    fn yaml_merge_keys_are_applied() {
+        let cases = load_str(
+            r#"
+group: C
+touch: &touch {op: UpdateItem}
+cases:
+  - id: C2
+    expect:
+      calls:
+        - <<: *touch
+          count: 2
+"#,
+        );
+        // Unknown top-level keys other than anchors' holders are allowed; the call got the merged op.
+        let cases = cases.unwrap();
+        let call = &cases[0].expect.calls.as_ref().unwrap()[0];
+        assert_eq!(call.op, "UpdateItem");
+        assert_eq!(call.count, Some(2));
+    }
+
+    #[test]
+    fn errors_name_the_case_and_the_problem() {
+        let error = load_str("group: X\ncases:\n  - id: C9\n    steps:\n      - reed: {id: a}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("case C9"), "{error}");
+        assert!(error.contains("unknown operation `reed`"), "{error}");
+    }
+}

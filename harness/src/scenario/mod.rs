@@ -1,0 +1,9 @@
+//! Scenarios: the conformance catalogue as data (format: scenarios/conformance/README.md).
+
+mod load;
+mod model;
+
+pub use load::{LoadError, builtin_dir, load_dirs, load_file};
+pub use model::{
+    Case, ClockGiven, Expect, ExpectedCall, Given, HttpRequest, Step, StepExpect, StepOp,
+};

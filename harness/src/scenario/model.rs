@@ -1,0 +1,275 @@
+//! The typed form of one case, after the file's defaults are merged in.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::subject::Level;
+
+/// One conformance case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub spec: Option<String>,
+    /// Filled by the loader: the file's `group`.
+    #[serde(default)]
+    pub group: String,
+    #[serde(default = "default_level")]
+    pub level: Level,
+    /// `open()` arguments called on every new handler before its first step; `null` for none.
+    #[serde(default)]
+    pub open: Option<OpenArgs>,
+    #[serde(default)]
+    pub given: Given,
+    /// Parsed by the loader (each step is a one-key map naming its operation).
+    #[serde(skip)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Long-running (for example the SDK's full retry backoff): skipped unless `--slow`.
+    #[serde(default)]
+    pub slow: bool,
+    /// A reason to skip the case everywhere (a known gap, said plainly).
+    #[serde(default)]
+    pub skip: Option<String>,
+    /// A free-form note for readers.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Filled by the loader: the file the case came from (trace paths are relative to it).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+fn default_level() -> Level {
+    Level::Handler
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpenArgs {
+    #[serde(default)]
+    pub save_path: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Given {
+    /// SDK handler options; a `null` value removes a key the defaults set.
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub gc_maxlifetime: Option<i64>,
+    #[serde(default)]
+    pub client: ClientGiven,
+    #[serde(default)]
+    pub items: Vec<Value>,
+    #[serde(default)]
+    pub clock: ClockGiven,
+    /// Wire-proxy fault rules (dynamo-wire's `FaultRule`), kept as data until the runner installs them.
+    #[serde(default)]
+    pub faults: Vec<Value>,
+    /// Backend capabilities the case depends on.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Only these subjects run the case.
+    #[serde(default)]
+    pub subjects: Option<Vec<String>>,
+    #[serde(default)]
+    pub skip_reason: Option<String>,
+    /// The table's hash key when it is not the config's (rarely needed).
+    #[serde(default)]
+    pub table_hash_key: Option<String>,
+    /// `false`: no table is created (the table-missing cases).
+    #[serde(default = "yes")]
+    pub create_table: bool,
+    /// Trace expectations: which case ids stand for the trace's `<SIDn>` placeholders.
+    #[serde(default)]
+    pub sids: BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGiven {
+    #[serde(default)]
+    pub retries: Option<u32>,
+}
+
+/// `system`, `{frozen: true}` or `{offset: S}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClockGiven {
+    #[default]
+    System,
+    Frozen,
+    Offset(i64),
+}
+
+impl<'de> Deserialize<'de> for ClockGiven {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match &value {
+            Value::Null => Ok(ClockGiven::System),
+            Value::String(s) if s == "system" => Ok(ClockGiven::System),
+            Value::String(s) if s == "frozen" => Ok(ClockGiven::Frozen),
+            Value::Object(map) if map.get("frozen") == Some(&Value::Bool(true)) => {
+                Ok(ClockGiven::Frozen)
+            }
+            Value::Object(map) if map.get("offset").and_then(Value::as_i64).is_some() => Ok(
+                ClockGiven::Offset(map["offset"].as_i64().unwrap_or_default()),
+            ),
+            other => Err(serde::de::Error::custom(format!(
+                "clock must be `system`, `{{frozen: true}}` or `{{offset: seconds}}`, not {other}"
+            ))),
+        }
+    }
+}
+
+/// One step: the operation, which handler or client runs it, and what it must return.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub op: StepOp,
+    pub actor: String,
+    pub expect: Option<StepExpect>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOp {
+    NewHandler {
+        config: Map<String, Value>,
+        gc_maxlifetime: Option<i64>,
+    },
+    Open(OpenArgs),
+    Read {
+        id: String,
+    },
+    Write {
+        id: String,
+        data: Vec<u8>,
+    },
+    Close {
+        session_id: String,
+    },
+    Destroy {
+        id: String,
+    },
+    Gc {
+        max_lifetime: i64,
+    },
+    GarbageCollect,
+    TtlSweep,
+    Clock {
+        advance: i64,
+    },
+    Seed {
+        items: Vec<Value>,
+    },
+    Http(HttpRequest),
+}
+
+impl StepOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepOp::NewHandler { .. } => "new_handler",
+            StepOp::Open(_) => "open",
+            StepOp::Read { .. } => "read",
+            StepOp::Write { .. } => "write",
+            StepOp::Close { .. } => "close",
+            StepOp::Destroy { .. } => "destroy",
+            StepOp::Gc { .. } => "gc",
+            StepOp::GarbageCollect => "garbage_collect",
+            StepOp::TtlSweep => "ttl_sweep",
+            StepOp::Clock { .. } => "clock",
+            StepOp::Seed { .. } => "seed",
+            StepOp::Http(_) => "http",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRequest {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepExpect {
+    /// Present (even as `null`) when the return value is checked.
+    #[serde(default, deserialize_with = "some_value")]
+    pub value: Option<Value>,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+    #[serde(default)]
+    pub exception: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub json: Option<Value>,
+    #[serde(default)]
+    pub cookie: Option<String>,
+}
+
+/// Keeps an explicit `null` distinct from an absent key.
+fn some_value<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub calls: Option<Vec<ExpectedCall>>,
+    #[serde(default)]
+    pub calls_trace: Option<String>,
+    #[serde(default)]
+    pub calls_count: Option<BTreeMap<String, usize>>,
+    #[serde(default)]
+    pub table: Option<Vec<Value>>,
+    #[serde(default)]
+    pub table_contains: Option<Vec<Value>>,
+    #[serde(default)]
+    pub table_lacks: Option<Vec<Value>>,
+    #[serde(default)]
+    pub hazard: Option<String>,
+}
+
+/// One expected DynamoDB call.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedCall {
+    pub op: String,
+    #[serde(default)]
+    pub request: Option<Value>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub error_type: Option<Value>,
+    #[serde(default)]
+    pub response: Option<Value>,
+    /// `"1+"`: one or more identical calls (retries whose number depends on timing).
+    #[serde(default)]
+    pub repeat: Option<String>,
+    /// Exactly this many identical calls.
+    #[serde(default)]
+    pub count: Option<usize>,
+}

@@ -1,0 +1,167 @@
+//! The `php` subject: the DynamoSession plugin class on the AWS SDK for PHP, in a long-lived PHP worker
+//! (plugin/DynamoSession/Test/Worker/handler_worker.php) driven by JSON lines.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{ChildStdin, ChildStdout, Command};
+
+use super::child::OwnedChild;
+use super::{HandlerDriver, Level, Subject, SubjectSettings};
+use crate::protocol::{HandlerRequest, HandlerResponse};
+
+/// The worker's exit status when the vendor tree or CakePHP is missing.
+const EXIT_NO_VENDOR: i32 = 3;
+
+/// How a newcomer gets the vendor tree (it needs Packagist, which is not reachable everywhere).
+pub const VENDOR_HINT: &str = "run `composer install --working-dir=fixtures/cakephp-app` (it fetches \
+aws/aws-sdk-php and cakephp/cakephp 2.10.24), or point --php-vendor / DYNAMO_SESSION_VENDOR at a composer \
+vendor folder holding both";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness crate sits in the workspace")
+        .to_owned()
+}
+
+/// The PHP program and vendor folder the PHP subjects run with, or why they cannot run here.
+pub struct PhpRuntime {
+    pub php: PathBuf,
+    pub vendor: PathBuf,
+}
+
+impl PhpRuntime {
+    pub fn find(settings: &SubjectSettings) -> anyhow::Result<Self> {
+        let php = match &settings.php_binary {
+            Some(php) => php.clone(),
+            None => which("php").ok_or_else(|| {
+                anyhow::anyhow!(
+                    "php is not installed (Debian: apt-get install php-cli php-curl php-xml php-mbstring)"
+                )
+            })?,
+        };
+        let candidates: Vec<PathBuf> = match &settings.php_vendor {
+            Some(vendor) => vec![vendor.clone()],
+            None => vec![
+                workspace_root().join("fixtures/cakephp-app/vendor"),
+                workspace_root().join("plugin/DynamoSession/Vendor"),
+            ],
+        };
+        let vendor = candidates
+            .iter()
+            .find(|dir| dir.join("autoload.php").is_file())
+            .cloned()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no composer vendor tree with aws/aws-sdk-php and cakephp/cakephp (looked for autoload.php \
+                     in {}); {VENDOR_HINT}",
+                    candidates
+                        .iter()
+                        .map(|c| c.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        Ok(PhpRuntime { php, vendor })
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+pub struct PhpSubject {
+    runtime: PhpRuntime,
+}
+
+impl PhpSubject {
+    pub fn start(settings: &SubjectSettings) -> anyhow::Result<Self> {
+        Ok(PhpSubject {
+            runtime: PhpRuntime::find(settings)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Subject for PhpSubject {
+    fn name(&self) -> &str {
+        "php"
+    }
+
+    fn unsupported(&self, level: Level) -> Option<String> {
+        (level == Level::Http).then(|| "php drives the handler class; HTTP cases run on php-http".to_owned())
+    }
+
+    async fn driver(&self) -> anyhow::Result<Box<dyn HandlerDriver>> {
+        Ok(Box::new(PhpWorker::start(&self.runtime)?))
+    }
+}
+
+/// One worker process: one handler object at a time, requests answered in order.
+pub struct PhpWorker {
+    child: OwnedChild,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl PhpWorker {
+    pub fn start(runtime: &PhpRuntime) -> anyhow::Result<Self> {
+        let script = workspace_root().join("plugin/DynamoSession/Test/Worker/handler_worker.php");
+        let mut command = Command::new(&runtime.php);
+        command
+            .arg(&script)
+            .env("DYNAMO_SESSION_VENDOR", &runtime.vendor)
+            // A stray AWS profile or region on the machine must not reach the SDK: the harness gives both.
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_RETRY_MODE")
+            .env_remove("AWS_MAX_ATTEMPTS");
+        let mut child = OwnedChild::spawn(command)
+            .with_context(|| format!("starting {} {}", runtime.php.display(), script.display()))?;
+        let (stdin, stdout) = child.take_pipes().context("the worker's pipes")?;
+        Ok(PhpWorker {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout).lines(),
+        })
+    }
+
+    fn died(&mut self) -> anyhow::Error {
+        let status = self.child.try_status();
+        let hint = match status.and_then(|s| s.code()) {
+            Some(EXIT_NO_VENDOR) => format!("; {VENDOR_HINT}"),
+            _ => String::new(),
+        };
+        anyhow::anyhow!(
+            "the PHP worker stopped ({}){hint}; its stderr:\n{}",
+            status.map_or("still running".to_owned(), |s| s.to_string()),
+            self.child.stderr_tail()
+        )
+    }
+}
+
+#[async_trait]
+impl HandlerDriver for PhpWorker {
+    async fn call(&mut self, request: &HandlerRequest) -> anyhow::Result<HandlerResponse> {
+        let mut line = serde_json::to_string(request)?;
+        line.push('\n');
+        if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err() {
+            return Err(self.died());
+        }
+        match self.stdout.next_line().await {
+            Ok(Some(reply)) => serde_json::from_str(&reply)
+                .with_context(|| format!("the PHP worker answered {} with {reply:?}", request.op_name())),
+            _ => {
+                // Give the process a moment to be reaped so its exit status can be reported.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err(self.died())
+            }
+        }
+    }
+}
