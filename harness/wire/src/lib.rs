@@ -1,1 +1,24 @@
-//! DynamoDB wire traces: records, normalisation, and the recording proxy.
+//! DynamoDB wire traces: the record format of `fixtures/sdk-traces`, its normalisation and comparison, and the
+//! recording, fault-injecting proxy that every subject of the harness talks through.
+//!
+//! * [`record`]: [`WireRecord`] and JSONL I/O, byte-compatible with the fixtures;
+//! * [`mod@normalise`]: the fixtures' replacement rules (session ids, `<NOW+d>` times, relative timing);
+//! * [`compare`]: call-by-call comparison of two normalised traces, with a readable diff;
+//! * [`fault`]: fault rules as scenario data (throttling, errors, 5xx, latency, reset, CRC32, batches);
+//! * [`proxy`]: [`WireProxy`], which records calls and applies the fault rules.
+
+pub mod compare;
+pub mod error;
+pub mod fault;
+pub mod normalise;
+pub mod proxy;
+pub mod record;
+
+pub use compare::{CallDiff, CallsDiff, Collapse, CompareOptions, compare_calls};
+pub use error::WireError;
+pub use fault::{FaultAction, FaultMatch, FaultRule, FaultRuleError};
+pub use normalise::{NormaliseError, NormaliseOptions, format_now, normalise, now_offset};
+pub use proxy::WireProxy;
+pub use record::{
+    BodyNote, WireRecord, format_trace, parse_trace, read_trace, to_python_json, write_trace,
+};

@@ -1,0 +1,641 @@
+//! The recording, fault-injecting HTTP proxy between a handler and its DynamoDB backend.
+//!
+//! Every subject talks to the backend through one of these. A call is buffered whole (DynamoDB bodies are
+//! small JSON documents), forwarded with its headers untouched (the original `Host` included: the SigV4
+//! signature covers it, and keeping it means a signature-checking upstream still accepts the call), and the
+//! response is returned as the backend sent it, `x-amz-crc32` included. Only hop-by-hop headers are dropped
+//! on either side, so client connections stay keep-alive even when the backend (moto) closes its own.
+//!
+//! Each call becomes a [`WireRecord`], pushed *before* the response is released to the client: once a client
+//! call has returned, its record is there, so tests need no waiting. Headers are never recorded (only the
+//! target), so credentials (`Authorization`, `X-Amz-Security-Token`) cannot reach a trace.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::WireError;
+use crate::fault::{FaultAction, FaultRule, FaultSet, merge_unprocessed, split_batch};
+use crate::normalise::round_to;
+use crate::record::{BodyNote, WireRecord};
+
+/// The header naming the DynamoDB operation, e.g. `DynamoDB_20120810.GetItem`.
+const TARGET: &str = "x-amz-target";
+const CRC32: &str = "x-amz-crc32";
+/// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the proxy credential header.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// A running proxy on `127.0.0.1:<ephemeral>`. Dropping it stops it too.
+pub struct WireProxy {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// State shared by the acceptor and every connection.
+struct Shared {
+    upstream_url: String,
+    /// `scheme://authority` of the upstream, to which each request's path is appended.
+    upstream_base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    records: Mutex<Vec<WireRecord>>,
+    step: Mutex<Arc<str>>,
+    faults: Mutex<FaultSet>,
+    /// The last call number; held while a call's number and times are taken, so `i` and `dt_ms` agree.
+    last_call: Mutex<u64>,
+    next_conn: AtomicU64,
+    started: Instant,
+}
+
+/// One accepted client connection.
+struct ConnState {
+    label: String,
+    /// Set by a `reset` fault: the socket is closed with an RST when hyper drops it.
+    reset: Arc<AtomicBool>,
+}
+
+/// How a call went wrong between proxy and client; returned to hyper, which then drops the connection.
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    #[error("reading the request body: {0}")]
+    ClientBody(#[source] hyper::Error),
+    #[error("connection reset by a fault rule")]
+    InjectedReset,
+}
+
+impl WireProxy {
+    /// Starts a proxy forwarding to `upstream` (`http://host:port`, as `Backend::endpoint_url` gives it).
+    pub async fn start(upstream: &str) -> Result<WireProxy, WireError> {
+        let upstream_base = upstream_base(upstream)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(WireError::Bind)?;
+        let addr = listener.local_addr().map_err(WireError::Bind)?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        let shared = Arc::new(Shared {
+            upstream_url: upstream.to_owned(),
+            upstream_base,
+            client,
+            records: Mutex::new(Vec::new()),
+            step: Mutex::new(Arc::from("")),
+            faults: Mutex::new(FaultSet::new(Vec::new())),
+            last_call: Mutex::new(0),
+            next_conn: AtomicU64::new(0),
+            started: Instant::now(),
+        });
+        let (shutdown, stop) = watch::channel(false);
+        let acceptor = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop));
+        tracing::debug!(%addr, upstream, "wire proxy listening");
+        Ok(WireProxy {
+            shared,
+            addr,
+            shutdown,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, to give the client as its endpoint.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn upstream_url(&self) -> &str {
+        &self.shared.upstream_url
+    }
+
+    /// Labels the records of the calls that arrive from now on.
+    pub fn set_step(&self, step: &str) {
+        *lock(&self.shared.step) = Arc::from(step);
+    }
+
+    /// The records so far, in order of arrival, leaving them in place.
+    pub fn records(&self) -> Vec<WireRecord> {
+        let mut records = lock(&self.shared.records).clone();
+        records.sort_by_key(|r| r.i);
+        records
+    }
+
+    /// The records so far, in order of arrival, removing them.
+    pub fn take_records(&self) -> Vec<WireRecord> {
+        let mut records = std::mem::take(&mut *lock(&self.shared.records));
+        records.sort_by_key(|r| r.i);
+        records
+    }
+
+    /// Replaces the fault rules (and resets their hit counts and RNGs); empty means pass-through.
+    pub fn set_faults(&self, rules: Vec<FaultRule>) {
+        *lock(&self.shared.faults) = FaultSet::new(rules);
+    }
+
+    /// How often each rule of the last `set_faults` has applied, in rule order.
+    pub fn fault_hits(&self) -> Vec<u64> {
+        lock(&self.shared.faults).hits()
+    }
+
+    /// Stops accepting, closes idle connections and lets calls in flight finish; returns when the listening
+    /// socket is closed.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(acceptor) = self.acceptor.take()
+            && let Err(e) = acceptor.await
+        {
+            tracing::warn!("wire proxy acceptor ended abnormally: {e}");
+        }
+    }
+}
+
+impl Drop for WireProxy {
+    fn drop(&mut self) {
+        // The acceptor and the connections watch this; they stop on their next poll.
+        self.shutdown.send_replace(true);
+    }
+}
+
+impl std::fmt::Debug for WireProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireProxy")
+            .field("addr", &self.addr)
+            .field("upstream", &self.shared.upstream_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A poisoned lock only means another call panicked mid-update of plain data; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn upstream_base(url: &str) -> Result<String, WireError> {
+    let bad = |reason: &str| WireError::BadUpstream {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => {
+            return Err(bad(
+                "only http:// upstreams are supported (the proxy has no TLS client)",
+            ));
+        }
+        None => return Err(bad("no scheme; expected http://host:port")),
+    }
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    if !matches!(uri.path(), "" | "/") {
+        return Err(bad("a path is not supported; DynamoDB is served at /"));
+    }
+    Ok(format!("http://{authority}"))
+}
+
+/// Resolves once shutdown is requested or the proxy is gone. (The `watch::Ref` is dropped here: it is not
+/// `Send`, and must not live across an await of the spawned tasks.)
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            () = stopped(&mut stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: keep serving the connections we have.
+                tracing::warn!("wire proxy accept failed: {e}");
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY on a client connection: {e}");
+        }
+        let n = shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
+        let conn = Arc::new(ConnState {
+            label: format!("C{n}"),
+            reset: Arc::new(AtomicBool::new(false)),
+        });
+        let io = TokioIo::new(ResettableStream {
+            inner: stream,
+            reset: Arc::clone(&conn.reset),
+        });
+        let shared = Arc::clone(&shared);
+        let stop = stop.clone();
+        tokio::spawn(serve_connection(io, shared, conn, stop));
+    }
+    tracing::debug!("wire proxy stopped listening");
+}
+
+async fn serve_connection(
+    io: TokioIo<ResettableStream>,
+    shared: Arc<Shared>,
+    conn: Arc<ConnState>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |req| handle(Arc::clone(&shared), Arc::clone(&conn), req));
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stopped(&mut stop) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        // Client hang-ups and injected resets end up here; neither is the proxy's failure.
+        tracing::debug!("wire proxy connection ended: {e}");
+    }
+}
+
+/// What the client gets back, and what the record says about it.
+struct Outcome {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+    latency_ms: f64,
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    conn: Arc<ConnState>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, CallError> {
+    let (i, t_unix, dt_ms) = {
+        let mut last = lock(&shared.last_call);
+        *last += 1;
+        let t_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (
+            *last,
+            t_unix,
+            round_to(shared.started.elapsed().as_secs_f64() * 1000.0, 1000.0),
+        )
+    };
+    let step = lock(&shared.step).to_string();
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(CallError::ClientBody)?
+        .to_bytes();
+    let target = parts
+        .headers
+        .get(TARGET)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let op = target.rsplit_once('.').map_or("", |(_, op)| op).to_owned();
+    let (request, request_body) = parse_body(&body);
+    let action = lock(&shared.faults).decide(&op, &request);
+
+    let mut record = WireRecord {
+        i,
+        dt_ms,
+        latency_ms: 0.0,
+        conn: conn.label.clone(),
+        step,
+        op,
+        target,
+        request,
+        status: 0,
+        error_type: None,
+        response: Value::Null,
+        injected: action.as_ref().map(ToString::to_string),
+        request_body,
+        response_body: None,
+        t_unix: Some(t_unix),
+    };
+
+    let outcome = match &action {
+        None => forward(&shared, &parts, body).await,
+        Some(FaultAction::Reset) => {
+            conn.reset.store(true, Ordering::SeqCst);
+            lock(&shared.records).push(record);
+            return Err(CallError::InjectedReset);
+        }
+        Some(FaultAction::LatencyMs(ms)) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            forward(&shared, &parts, body).await
+        }
+        Some(FaultAction::BadCrc32) => {
+            let mut outcome = forward(&shared, &parts, body).await;
+            let wrong = crc32fast::hash(&outcome.body) ^ 0xFFFF_FFFF;
+            outcome
+                .headers
+                .insert(HeaderName::from_static(CRC32), HeaderValue::from(wrong));
+            outcome
+        }
+        Some(FaultAction::Unprocessed(n)) => {
+            unprocessed(&shared, &parts, body, &record.request, *n).await
+        }
+        Some(other) => {
+            let (status, body) = other
+                .synthetic_response()
+                .expect("every other action answers by itself");
+            dynamodb_outcome(status, Bytes::from(body))
+        }
+    };
+
+    let (response, response_body) = parse_body(&outcome.body);
+    record.latency_ms = round_to(outcome.latency_ms, 100.0);
+    record.status = outcome.status;
+    record.error_type = response
+        .get("__type")
+        .and_then(Value::as_str)
+        .map(|t| t.rsplit_once('#').map_or(t, |(_, code)| code).to_owned());
+    record.response = response;
+    record.response_body = response_body;
+    lock(&shared.records).push(record);
+
+    let mut response = Response::new(Full::new(outcome.body));
+    *response.status_mut() =
+        StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.headers_mut() = outcome.headers;
+    Ok(response)
+}
+
+/// Passes the call to the backend. An unreachable backend becomes a 502 with an explanatory body, so the
+/// failure is visible in the trace and the client retries as it would on a gateway error.
+async fn forward(shared: &Shared, parts: &http::request::Parts, body: Bytes) -> Outcome {
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("{}{}", shared.upstream_base, path));
+    for (name, value) in &parts.headers {
+        // Content-Length is set from the body actually sent: a fault may forward a different body.
+        if !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
+            builder = builder.header(name, value);
+        }
+    }
+    builder = builder.header(header::CONTENT_LENGTH, body.len());
+    let request = match builder.body(Full::new(body)) {
+        Ok(request) => request,
+        Err(e) => return proxy_failure(format!("cannot build the upstream request: {e}")),
+    };
+    let sent = Instant::now();
+    let result = async {
+        let response = shared
+            .client
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (head, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((head, body))
+    }
+    .await;
+    let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok((head, body)) => {
+            let mut headers = head.headers;
+            strip_hop_by_hop(&mut headers);
+            Outcome {
+                status: head.status.as_u16(),
+                headers,
+                body,
+                latency_ms,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(upstream = %shared.upstream_url, "wire proxy upstream call failed: {e}");
+            Outcome {
+                latency_ms,
+                ..proxy_failure(format!("upstream {} failed: {e}", shared.upstream_url))
+            }
+        }
+    }
+}
+
+/// Forwards all but the last `n` write requests of a BatchWriteItem and reports those as unprocessed.
+async fn unprocessed(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: Bytes,
+    request: &Value,
+    n: usize,
+) -> Outcome {
+    let Some(split) = split_batch(request, n) else {
+        // Not a batch we can split (the matcher only lets BatchWriteItem through; its body may be broken):
+        // let the backend give its own answer.
+        return forward(shared, parts, body).await;
+    };
+    let mut outcome = match split.forward {
+        Some(rest) => {
+            let rest = serde_json::to_vec(&rest).expect("a Value serialises");
+            let outcome = forward(shared, parts, Bytes::from(rest)).await;
+            if outcome.status != 200 {
+                return outcome;
+            }
+            outcome
+        }
+        None => dynamodb_outcome(200, Bytes::from_static(b"{}")),
+    };
+    let mut response = serde_json::from_slice(&outcome.body).unwrap_or(Value::Null);
+    merge_unprocessed(&mut response, split.unprocessed);
+    let body = Bytes::from(serde_json::to_vec(&response).expect("a Value serialises"));
+    set_body_headers(&mut outcome.headers, &body);
+    outcome.body = body;
+    outcome
+}
+
+/// A response made by the proxy, with the headers DynamoDB sends (checksum included, as the PHP SDK checks it).
+fn dynamodb_outcome(status: u16, body: Bytes) -> Outcome {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-requestid"),
+        HeaderValue::from_static("WIREPROXYINJECTED"),
+    );
+    set_body_headers(&mut headers, &body);
+    Outcome {
+        status,
+        headers,
+        body,
+        latency_ms: 0.0,
+    }
+}
+
+fn proxy_failure(message: String) -> Outcome {
+    let body = serde_json::to_vec(
+        &serde_json::json!({"message": format!("dynamo-wire proxy: {message}")}),
+    )
+    .expect("a json! value serialises");
+    let mut outcome = dynamodb_outcome(502, Bytes::from(body));
+    outcome.headers.remove(CRC32);
+    outcome
+}
+
+fn set_body_headers(headers: &mut HeaderMap, body: &Bytes) {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(
+        HeaderName::from_static(CRC32),
+        HeaderValue::from(crc32fast::hash(body)),
+    );
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str())
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// The body as JSON, or null and the reason.
+fn parse_body(body: &[u8]) -> (Value, Option<BodyNote>) {
+    if body.is_empty() {
+        return (Value::Null, Some(BodyNote::Empty));
+    }
+    match serde_json::from_slice(body) {
+        Ok(value) => (value, None),
+        Err(_) => (Value::Null, Some(BodyNote::NotJson)),
+    }
+}
+
+/// A client socket that can be made to close with an RST (SO_LINGER 0) instead of a FIN, the way a crashed
+/// load balancer or a dropped connection looks to the client (curl error 56, retried by the PHP SDK).
+struct ResettableStream {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst)
+            && let Err(e) = self.inner.set_zero_linger()
+        {
+            tracing::debug!("SO_LINGER 0 for an injected reset: {e}");
+        }
+    }
+}
+
+impl AsyncRead for ResettableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reset.load(Ordering::SeqCst) {
+            // A FIN first would let the client see a clean end of stream instead of a reset.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls() {
+        assert_eq!(
+            upstream_base("http://127.0.0.1:4567").unwrap(),
+            "http://127.0.0.1:4567"
+        );
+        assert_eq!(
+            upstream_base("http://localhost:8000/").unwrap(),
+            "http://localhost:8000"
+        );
+        for bad in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "127.0.0.1:4567",
+            "http://h:1/x",
+            "::",
+        ] {
+            assert!(upstream_base(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies() {
+        assert_eq!(parse_body(b""), (Value::Null, Some(BodyNote::Empty)));
+        assert_eq!(
+            parse_body(b"\x80\xff"),
+            (Value::Null, Some(BodyNote::NotJson))
+        );
+        assert_eq!(
+            parse_body(b"{\"a\":1}"),
+            (serde_json::json!({"a": 1}), None)
+        );
+    }
+}
