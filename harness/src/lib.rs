@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod conform;
 pub mod dynamo_json;
+pub mod load;
 pub mod protocol;
 pub mod report;
 pub mod scenario;

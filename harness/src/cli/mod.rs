@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod conform;
+pub mod load;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,10 @@ pub enum Command {
     Backend(backend::BackendCommand),
     /// Run the conformance catalogue against handlers and report a case x subject x backend matrix.
     Conform(conform::ConformArgs),
+    /// Drive a goose load profile through one HTTP subject and report session throughput.
+    Load(load::LoadArgs),
+    /// Run one load profile against several HTTP subjects and report them side by side.
+    Compare(load::CompareArgs),
 }
 
 /// Runs the parsed command on a fresh tokio runtime and returns the process exit code.
@@ -37,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Backend(command) => backend::run(command).await,
             Command::Conform(args) => conform::run(args).await,
+            Command::Load(args) => load::run_load(args).await,
+            Command::Compare(args) => load::run_compare(args).await,
         }
     })
 }

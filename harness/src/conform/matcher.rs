@@ -50,22 +50,40 @@ pub fn match_json(
         (Value::String(pattern), _) if pattern == "<ANY>" => {}
         (Value::String(pattern), Value::String(text)) => {
             if !match_str(pattern, text, now, bindings) {
-                diffs.push(format!("{path}: expected {pattern:?}, got {text:?}"));
+                diffs.push(format!(
+                    "{path}: expected {:?}, got {:?}",
+                    abbreviate(pattern),
+                    abbreviate(text)
+                ));
             }
         }
         (Value::Object(want), Value::Object(got)) => {
             for (key, want_value) in want {
-                let child = join(path, key);
-                match got.get(key) {
+                // `key?`: the key may be absent; when present it must match (for what depends on timing, such
+                // as whether a request in the same second rewrites the session data).
+                let (name, optional) = match key.strip_suffix('?') {
+                    Some(name) => (name, true),
+                    None => (key.as_str(), false),
+                };
+                let child = join(path, name);
+                match got.get(name) {
                     Some(got_value) => {
                         match_json(want_value, got_value, &child, now, bindings, diffs)
                     }
-                    None => diffs.push(format!("{child}: missing (expected {want_value})")),
+                    None if optional => {}
+                    None => diffs.push(format!(
+                        "{child}: missing (expected {})",
+                        abbreviate(&want_value.to_string())
+                    )),
                 }
             }
             for (key, got_value) in got {
-                if !want.contains_key(key) {
-                    diffs.push(format!("{}: unexpected {got_value}", join(path, key)));
+                if !want.contains_key(key) && !want.contains_key(&format!("{key}?")) {
+                    diffs.push(format!(
+                        "{}: unexpected {}",
+                        join(path, key),
+                        abbreviate(&got_value.to_string())
+                    ));
                 }
             }
         }
@@ -84,8 +102,22 @@ pub fn match_json(
             }
         }
         (want, got) if want == got => {}
-        (want, got) => diffs.push(format!("{path}: expected {want}, got {got}")),
+        (want, got) => diffs.push(format!(
+            "{path}: expected {}, got {}",
+            abbreviate(&want.to_string()),
+            abbreviate(&got.to_string())
+        )),
     }
+}
+
+/// Long values (a 400 KB session) are shown by their start and length, so a diff stays readable.
+pub fn abbreviate(text: &str) -> String {
+    const KEEP: usize = 120;
+    if text.len() <= KEEP * 2 {
+        return text.to_owned();
+    }
+    let cut = (0..=KEEP).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}… ({} bytes in all)", &text[..cut], text.len())
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -217,6 +249,15 @@ fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut
     }
 }
 
+/// Replaces every bound `<SIDn>` in `text` by its id (seeding items under a session an earlier step created).
+pub fn substitute_sids(text: &str, bindings: &Bindings) -> String {
+    let mut out = text.to_owned();
+    for (name, id) in &bindings.sids {
+        out = out.replace(&format!("<{name}>"), id);
+    }
+    out
+}
+
 /// `*` matches any run of characters (warning texts carry backend-specific messages).
 pub fn match_glob(pattern: &str, text: &str) -> bool {
     let Some((head, tail)) = pattern.split_once('*') else {
@@ -284,9 +325,28 @@ mod tests {
     }
 
     #[test]
+    fn optional_keys_may_be_absent_but_must_match_when_present() {
+        let want = json!({"a": 1, "data?": {"S": "x"}});
+        assert!(check(want.clone(), json!({"a": 1}), 0).is_empty());
+        assert!(check(want.clone(), json!({"a": 1, "data": {"S": "x"}}), 0).is_empty());
+        assert_eq!(
+            check(want, json!({"a": 1, "data": {"S": "y"}}), 0),
+            vec![r#"data.S: expected "x", got "y""#]
+        );
+    }
+
+    #[test]
     fn maps_report_missing_and_unexpected_keys() {
         let diffs = check(json!({"a": 1, "b": 2}), json!({"a": 1, "c": 3}), 0);
         assert_eq!(diffs, vec!["b: missing (expected 2)", "c: unexpected 3"]);
+    }
+
+    #[test]
+    fn long_values_are_abbreviated_in_diffs() {
+        let long = "a".repeat(300_000);
+        let diffs = check(json!("b"), json!(long), 0);
+        assert!(diffs[0].len() < 400, "{}", diffs[0].len());
+        assert!(diffs[0].ends_with("(300000 bytes in all)\""), "{}", diffs[0]);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct CaseResult {
     /// The full explanation of a failure: which step or call, which field, expected and got.
     pub diff: Option<String>,
     pub blame: Option<Blame>,
+    /// A documented deviation of this subject from the SDK that the case allowed for.
+    pub deviation: Option<String>,
     /// Hazards this case demonstrated (named in every report where they occur).
     pub hazards: Vec<String>,
     pub duration_ms: u64,
@@ -56,6 +58,7 @@ impl CaseResult {
             reason: Some(reason),
             diff: None,
             blame: None,
+            deviation: None,
             hazards: Vec::new(),
             duration_ms: 0,
             trace: None,

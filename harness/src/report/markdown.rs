@@ -38,6 +38,20 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
             );
         }
     }
+    let deviations: Vec<&CaseResult> = results.iter().filter(|r| r.deviation.is_some()).collect();
+    if !deviations.is_empty() {
+        md.push_str("\n## Documented deviations\n\n");
+        for result in deviations {
+            let _ = writeln!(
+                md,
+                "- {} ({} on {}): {}",
+                result.id,
+                result.subject,
+                result.backend,
+                md_escape(result.deviation.as_deref().unwrap_or(""))
+            );
+        }
+    }
     let failures: Vec<&CaseResult> = results.iter().filter(|r| r.status == Status::Fail).collect();
     if !failures.is_empty() {
         md.push_str("\n## Failures\n\n");

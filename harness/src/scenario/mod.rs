@@ -5,5 +5,5 @@ mod model;
 
 pub use load::{LoadError, builtin_dir, load_dirs, load_file};
 pub use model::{
-    Case, ClockGiven, Expect, ExpectedCall, Given, HttpRequest, Step, StepExpect, StepOp,
+    Case, ClockGiven, Deviation, Expect, ExpectedCall, Given, HttpRequest, Step, StepExpect, StepOp,
 };

@@ -41,6 +41,10 @@ pub struct Case {
     /// A free-form note for readers.
     #[serde(default)]
     pub note: Option<String>,
+    /// Documented, deliberate differences of a subject from the SDK: for that subject the case's end-of-case
+    /// expectations are replaced, and every report names the deviation.
+    #[serde(default)]
+    pub deviations: BTreeMap<String, Deviation>,
     /// Filled by the loader: the file the case came from (trace paths are relative to it).
     #[serde(skip)]
     pub source: PathBuf,
@@ -272,4 +276,14 @@ pub struct ExpectedCall {
     /// Exactly this many identical calls.
     #[serde(default)]
     pub count: Option<usize>,
+}
+
+/// A documented, deliberate difference of one subject from the SDK's behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// Why the subject differs, in a sentence a reviewer can check.
+    pub reason: String,
+    /// What is expected of that subject instead, at the end of the case.
+    pub expect: Expect,
 }

@@ -16,16 +16,26 @@ const STARTUP_DEADLINE: Duration = Duration::from_secs(20);
 pub struct PhpHttpSubject {
     base_url: String,
     _server: OwnedChild,
+    /// CakePHP's TMP (caches, logs) for this run, outside the checkout.
+    tmp: std::path::PathBuf,
+}
+
+impl Drop for PhpHttpSubject {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
 }
 
 impl PhpHttpSubject {
     pub async fn start(env: &SubjectEnv, settings: &SubjectSettings) -> anyhow::Result<Self> {
         let runtime = PhpRuntime::find(settings)?;
         let app = workspace_root().join("fixtures/cakephp-app");
-        let webroot = app.join("webroot");
+        let webroot = app.join("app/webroot");
         let router = webroot.join("router.php");
         let port = free_port()?;
         let workers = settings.php_server_workers.unwrap_or(4).to_string();
+        let tmp = std::env::temp_dir().join(format!("dynamo-harness-cakephp-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         let args = vec![
             "-S".to_owned(),
             format!("127.0.0.1:{port}"),
@@ -41,6 +51,7 @@ impl PhpHttpSubject {
                     "DYNAMO_SESSION_VENDOR".to_owned(),
                     runtime.vendor.display().to_string(),
                 ),
+                ("CAKEPHP_APP_TMP".to_owned(), tmp.display().to_string()),
             ])
             .collect::<Vec<_>>();
         let mut server = OwnedChild::spawn_server(&runtime.php.display().to_string(), &args, &envs)
@@ -50,6 +61,7 @@ impl PhpHttpSubject {
         Ok(PhpHttpSubject {
             base_url,
             _server: server,
+            tmp,
         })
     }
 }

@@ -1,0 +1,152 @@
+//! `dynamo-harness backend ...`: start a DynamoDB-compatible backend with the session table, for people,
+//! scripts and other tools (a PHP app, the plugin's tests) to use until Ctrl-C.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use dynamo_backends::{
+    Backend, BackendKind, BackendOptions, TableSpec, provision_table, stderr_progress,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum BackendCommand {
+    /// Start a backend, create the session table, print where it is, keep it up until Ctrl-C.
+    ///
+    /// Prints the endpoint, the table and the capabilities measured at start, then a line `ready`; scripts
+    /// can wait for that line. Ctrl-C (or SIGTERM) stops the server and everything it started. Even if this
+    /// process is killed outright, the server notices (it watches its stdin) and exits.
+    ///
+    /// The first start of dynalite or moto installs it (npm or pip, pinned in ci/versions.env) into
+    /// ~/.cache/dynamo-harness (override with DYNAMO_HARNESS_CACHE_DIR); that takes a minute once.
+    Up(UpArgs),
+}
+
+/// The backend kinds, with their help text.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// dynalite (npm, needs node): fast, in memory, no TTL API. The default.
+    Dynalite,
+    /// moto's server (PyPI, needs python3 and python3-venv): TTL API, slow, corrupts B values written
+    /// through AttributeUpdates.
+    Moto,
+    /// DynamoDB Local in a container through testcontainers (needs a running Docker engine).
+    Container,
+    /// An already running endpoint (--endpoint URL or COMANAGE_REGISTRY_DYNAMODB_ENDPOINT), or real AWS
+    /// when no URL is given (region and credentials from COMANAGE_REGISTRY_DYNAMODB_* or aws-config).
+    Endpoint,
+}
+
+impl From<KindArg> for BackendKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Dynalite => BackendKind::Dynalite,
+            KindArg::Moto => BackendKind::Moto,
+            KindArg::Container => BackendKind::Container,
+            KindArg::Endpoint => BackendKind::Endpoint,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Which backend to start.
+    #[arg(long, value_enum, default_value = "dynalite")]
+    backend: KindArg,
+    /// The URL of a running endpoint (only with --backend endpoint).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Port on 127.0.0.1 for dynalite, moto or the container (default: a free one).
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+    /// Name of the session table to create (or reuse).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_TABLE",
+        default_value = TableSpec::DEFAULT_NAME
+    )]
+    table: String,
+}
+
+pub async fn run(command: BackendCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BackendCommand::Up(args) => up(args).await,
+    }
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let options = BackendOptions {
+        kind: args.backend.into(),
+        port: args.port,
+        endpoint: args.endpoint,
+        progress: stderr_progress(),
+    };
+    let started = Instant::now();
+    // Ctrl-C during a first-time install drops the start future, which kills npm/pip (kill_on_drop).
+    let backend = tokio::select! {
+        backend = dynamo_backends::start(&options) => {
+            backend.with_context(|| format!("could not start the {} backend", options.kind))?
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted while starting the {} backend", options.kind);
+            return Ok(ExitCode::from(130));
+        }
+    };
+    let client = aws_sdk_dynamodb::Client::new(&backend.sdk_config());
+    let report = provision_table(
+        &client,
+        backend.capabilities(),
+        &TableSpec::named(&args.table),
+    )
+    .await
+    .context("could not provision the session table")?;
+
+    print_summary(backend.as_ref(), &report.to_string());
+    eprintln!(
+        "[backend] up after {:.1} s; Ctrl-C stops it",
+        started.elapsed().as_secs_f64()
+    );
+    println!("ready");
+
+    wait_for_stop_signal().await?;
+    eprintln!("[backend] stopping {}", backend.kind());
+    backend.shutdown().await.context("stopping the backend")?;
+    println!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(backend: &dyn Backend, table: &str) {
+    let local = backend.kind() != BackendKind::Endpoint;
+    println!("backend:  {}", backend.kind());
+    println!("endpoint: {}", backend.endpoint_url());
+    println!("region:   {}", backend.region());
+    println!("table:    {table}");
+    println!("capabilities:");
+    for line in backend.capabilities().describe() {
+        println!("  {line}");
+    }
+    println!("for the DynamoSession plugin:");
+    if local || backend.endpoint_url().starts_with("http://") {
+        println!(
+            "  COMANAGE_REGISTRY_DYNAMODB_ENDPOINT={}",
+            backend.endpoint_url()
+        );
+    }
+    println!("  COMANAGE_REGISTRY_DYNAMODB_REGION={}", backend.region());
+    if local {
+        println!("  (any access key and secret work, e.g. test / test)");
+    }
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! Views of a [`LoadReport`]: `summary.json` (the report itself), `summary.md` (side-by-side tables for a CI
+//! summary), the same main table on the terminal, and the list of problems that make the run fail.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::ceiling::Ceiling;
+use super::run::{LoadReport, RunRecord, RunStatus};
+
+/// Writes summary.json, summary.md and (for more than one point per series) plot.svg into `dir`.
+pub fn write_folder(dir: &Path, report: &LoadReport) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(dir.join("summary.json"), json + "\n")
+        .with_context(|| format!("writing {}", dir.join("summary.json").display()))?;
+    std::fs::write(dir.join("summary.md"), markdown(report))
+        .with_context(|| format!("writing {}", dir.join("summary.md").display()))?;
+    if super::plot::worth_plotting(report) {
+        std::fs::write(dir.join("plot.svg"), super::plot::svg(report))
+            .with_context(|| format!("writing {}", dir.join("plot.svg").display()))?;
+    }
+    Ok(())
+}
+
+/// A small table rendered both as Markdown and as aligned text.
+struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn headers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+impl Table {
+    fn markdown(&self) -> String {
+        let mut out = format!("| {} |\n|", self.headers.join(" | "));
+        out.push_str(&"---|".repeat(self.headers.len()));
+        out.push('\n');
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+
+    fn text(&self) -> String {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>| -> String {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            padded.join("  ").trim_end().to_owned() + "\n"
+        };
+        let mut out = line(self.headers.iter().map(String::as_str).collect());
+        for row in &self.rows {
+            out.push_str(&line(row.iter().map(String::as_str).collect()));
+        }
+        out
+    }
+}
+
+fn num(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// The status cell; a reason (often long, and the same for every point of a subject) goes to a numbered note
+/// under the table.
+fn status(record: &RunRecord, notes: &mut Vec<String>) -> String {
+    let mut note = |reason: &Option<String>| {
+        let reason = reason.as_deref().unwrap_or("no reason given").to_owned();
+        let at = match notes.iter().position(|n| *n == reason) {
+            Some(at) => at,
+            None => {
+                notes.push(reason);
+                notes.len() - 1
+            }
+        };
+        format!("[{}]", at + 1)
+    };
+    match (record.status, &record.stopped) {
+        (RunStatus::Ran, None) => "ran".to_owned(),
+        (RunStatus::Ran, stopped) => format!("ran, stopped early {}", note(stopped)),
+        (RunStatus::Skipped, _) => format!("skipped {}", note(&record.reason)),
+        (RunStatus::Failed, _) => format!("failed {}", note(&record.reason)),
+    }
+}
+
+fn notes_text(notes: &[String]) -> String {
+    notes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("[{}] {n}\n", i + 1))
+        .collect()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// The side-by-side table: one row per subject × locking × users, and the notes its status cells refer to.
+fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
+    let mut notes = Vec::new();
+    let rows = report
+        .runs
+        .iter()
+        .map(|r| {
+            let goose = r.goose.as_ref();
+            vec![
+                r.series(),
+                r.users.to_string(),
+                num(r.requests_per_s, 1),
+                num(r.ceiling.as_ref().map(|c| c.pairs_per_s), 0),
+                percent(r.ceiling_fraction),
+                num(goose.map(|g| g.latency.p50_ms), 1),
+                num(goose.map(|g| g.latency.p99_ms), 1),
+                num(goose.and_then(|g| g.latency_co.as_ref()).map(|l| l.p99_ms), 1),
+                match r.status {
+                    RunStatus::Ran => format!("{}/{}", r.failures_total, r.requests_total),
+                    _ => "–".to_owned(),
+                },
+                num(r.calls_per_request, 2),
+                num(r.ccf_per_request, 3),
+                r.hot
+                    .as_ref()
+                    .map_or_else(|| "–".to_owned(), |h| h.lost_updates.to_string()),
+                percent(r.generator_cpu.as_ref().map(|c| c.share)),
+                status(r, &mut notes),
+            ]
+        })
+        .collect();
+    let table = Table {
+        headers: headers(&[
+            "subject",
+            "users",
+            "req/s",
+            "ceiling pairs/s",
+            "of ceiling",
+            "p50 ms",
+            "p99 ms",
+            "p99 CO ms",
+            "errors",
+            "calls/req",
+            "CCF/req",
+            "lost updates",
+            "gen CPU",
+            "status",
+        ]),
+        rows,
+    };
+    (table, notes)
+}
+
+fn ceiling_line(report: &LoadReport) -> String {
+    let ceilings: Vec<&Ceiling> = report.runs.iter().filter_map(|r| r.ceiling.as_ref()).collect();
+    let spec = &report.profile.ceiling;
+    match (ceilings.is_empty(), &report.ceiling_note) {
+        (false, _) => {
+            let low = ceilings.iter().map(|c| c.pairs_per_s).fold(f64::INFINITY, f64::min);
+            let high = ceilings.iter().map(|c| c.pairs_per_s).fold(0.0, f64::max);
+            let range = match high - low < 0.5 {
+                true => format!("{low:.0}"),
+                false => format!("{low:.0} to {high:.0}"),
+            };
+            format!(
+                "backend ceiling, measured before each point: {range} GetItem+UpdateItem pairs/s ({} at a time for {} s)",
+                spec.concurrency, spec.duration_s
+            )
+        }
+        (true, Some(note)) => format!("backend ceiling: not measured ({note})"),
+        (true, None) => "backend ceiling: not measured".to_owned(),
+    }
+}
+
+/// The main table and the ceiling, for the terminal.
+pub fn terminal(report: &LoadReport) -> String {
+    let mut out = format!(
+        "profile {} on {}: {} s full load per point, {} cores\n{}\n\n",
+        report.profile.name,
+        report.backend.as_deref().unwrap_or("(no backend)"),
+        report.duration_s,
+        report.cores,
+        ceiling_line(report)
+    );
+    let (table, notes) = main_table(report);
+    out.push_str(&table.text());
+    out.push_str(&notes_text(&notes));
+    for problem in problems(report) {
+        let _ = writeln!(out, "problem: {problem}");
+    }
+    out
+}
+
+/// The whole summary, as Markdown.
+pub fn markdown(report: &LoadReport) -> String {
+    let mut md = format!(
+        "# Load: {} on {}\n\n{}\n\n",
+        report.profile.name,
+        report.backend.as_deref().unwrap_or("(no backend)"),
+        report.profile.description.trim()
+    );
+    let _ = writeln!(md, "- {}", ceiling_line(report));
+    let _ = writeln!(
+        md,
+        "- {} s of full load per point; hatch rate {}; machine: {} cores",
+        report.duration_s,
+        report
+            .profile
+            .hatch_rate
+            .map_or_else(|| "all users within a second".to_owned(), |r| format!("{r} users/s")),
+        report.cores
+    );
+    md.push_str(
+        "- **of ceiling** = req/s ÷ (ceiling calls/s ÷ calls per request): the share of what the backend \
+         could serve this subject's requests at. **p99 CO**: with goose's coordinated-omission mitigation. \
+         **CCF**: ConditionalCheckFailed answers (with locking: lock attempts that found the lock taken). \
+         **gen CPU**: the load generator's threads, as a share of wall time × cores.\n\n",
+    );
+    let (table, notes) = main_table(report);
+    md.push_str(&table.markdown());
+    if !notes.is_empty() {
+        md.push('\n');
+        md.push_str(&notes_text(&notes).replace('\n', "\n\n"));
+    }
+
+    let problems = problems(report);
+    if !problems.is_empty() {
+        md.push_str("\n## Problems\n\n");
+        for problem in problems {
+            let _ = writeln!(md, "- {problem}");
+        }
+    }
+
+    let ran: Vec<&RunRecord> = report
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Ran)
+        .collect();
+    let mut ops: Vec<&str> = ran
+        .iter()
+        .flat_map(|r| r.calls_per_request_by_op.keys().map(String::as_str))
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    if !ops.is_empty() {
+        md.push_str("\n## DynamoDB calls per request, by operation\n\n");
+        let mut names = vec!["subject", "users"];
+        names.extend(ops.iter().copied());
+        names.push("errors");
+        let rows = ran
+            .iter()
+            .map(|r| {
+                let mut row = vec![r.series(), r.users.to_string()];
+                row.extend(
+                    ops.iter()
+                        .map(|op| num(r.calls_per_request_by_op.get(*op).copied(), 3)),
+                );
+                row.push(r.wire.as_ref().map_or_else(String::new, |w| {
+                    w.errors
+                        .iter()
+                        .map(|(kind, n)| format!("{kind} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }));
+                row
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&names),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
+    let hot: Vec<&RunRecord> = ran.iter().copied().filter(|r| r.hot.is_some()).collect();
+    if !hot.is_empty() {
+        md.push_str(
+            "\n## Shared session (spec §6 G)\n\nLost updates = successful increments − the counter read back \
+             after the run.\n\n",
+        );
+        let rows = hot
+            .iter()
+            .map(|r| {
+                let h = r.hot.as_ref().expect("filtered");
+                vec![
+                    r.series(),
+                    r.users.to_string(),
+                    h.increments_ok.to_string(),
+                    h.final_counter
+                        .map_or_else(|| "(gone)".to_owned(), |c| c.to_string()),
+                    h.lost_updates.to_string(),
+                    h.lock_waits.to_string(),
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&[
+                    "subject",
+                    "users",
+                    "increments ok",
+                    "final counter",
+                    "lost updates",
+                    "lock waits (CCF)",
+                ]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
+    let gc: Vec<&RunRecord> = ran.iter().copied().filter(|r| r.gc.is_some()).collect();
+    if !gc.is_empty() {
+        md.push_str("\n## Garbage collection under load\n\n");
+        let rows = gc
+            .iter()
+            .map(|r| {
+                let g = r.gc.as_ref().expect("filtered");
+                let gc_p99 = r
+                    .goose
+                    .as_ref()
+                    .and_then(|s| s.by_request.get("POST /gc"))
+                    .map(|l| l.p99_ms);
+                vec![
+                    r.series(),
+                    r.users.to_string(),
+                    g.sweeps.to_string(),
+                    num(gc_p99, 1),
+                    g.seeded_expired.to_string(),
+                    g.batch_deletes.to_string(),
+                    g.sessions_lost.to_string(),
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&[
+                    "subject",
+                    "users",
+                    "sweeps",
+                    "sweep p99 ms",
+                    "expired seeded",
+                    "deletes sent",
+                    "live sessions lost",
+                ]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
+    if !ran.is_empty() {
+        md.push_str("\n## Load generator\n\n");
+        let rows = ran
+            .iter()
+            .map(|r| {
+                let cpu = |c: Option<&super::cpu::CpuShare>| {
+                    c.map_or_else(
+                        || "–".to_owned(),
+                        |c| format!("{:.2} s ({:.1}%)", c.cpu_s, c.share * 100.0),
+                    )
+                };
+                vec![
+                    r.series(),
+                    r.users.to_string(),
+                    num(r.generator_cpu.as_ref().map(|c| c.wall_s), 1),
+                    cpu(r.generator_cpu.as_ref()),
+                    cpu(r.harness_cpu.as_ref()),
+                    r.html_report.clone().map_or_else(
+                        || "–".to_owned(),
+                        |name| format!("[{name}]({name})"),
+                    ),
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&[
+                    "subject",
+                    "users",
+                    "wall s",
+                    "generator CPU",
+                    "harness process CPU (generator, proxy, in-process app)",
+                    "goose report",
+                ]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+    md
+}
+
+/// What makes the run fail: points the harness could not complete, and lost updates despite locking.
+pub fn problems(report: &LoadReport) -> Vec<String> {
+    let mut problems = Vec::new();
+    for r in &report.runs {
+        if r.status == RunStatus::Failed {
+            problems.push(format!(
+                "{} with {} users failed: {}",
+                r.series(),
+                r.users,
+                first_line(r.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        if r.locking
+            && let Some(hot) = &r.hot
+            && hot.lost_updates > 0
+        {
+            problems.push(format!(
+                "{} with {} users lost {} updates although locking serialises the shared session",
+                r.series(),
+                r.users,
+                hot.lost_updates
+            ));
+        }
+    }
+    problems
+}
