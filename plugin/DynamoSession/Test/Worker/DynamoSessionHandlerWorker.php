@@ -122,6 +122,9 @@ final class DynamoSessionHandlerWorker
         switch ($op) {
             case 'new_handler':
                 return $this->newHandler($request);
+            case 'set_clock':
+                DynamoSessionWorkerClock::set($request['clock'] ?? null);
+                return true;
             case 'open':
                 return $this->plugin()->open(
                     self::optionalString($request, 'save_path') ?? '',
@@ -178,6 +181,7 @@ final class DynamoSessionHandlerWorker
                 throw new DynamoSessionWorkerProtocolException('ini_set(' . json_encode($name) . ') failed');
             }
         }
+        DynamoSessionWorkerClock::set($request['clock'] ?? null);
         $this->plugin = ($this->factory)($client, $config);
         return true;
     }

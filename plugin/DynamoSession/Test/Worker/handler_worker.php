@@ -25,6 +25,10 @@ require_once dirname(__DIR__, 2) . DIRECTORY_SEPARATOR . 'Lib' . DIRECTORY_SEPAR
 require_once dirname(__DIR__) . DIRECTORY_SEPARATOR . 'Support' . DIRECTORY_SEPARATOR . 'DynamoSessionCakeBoot.php';
 require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionWorkerProtocolException.php';
 require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionHandlerWorker.php';
+require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionWorkerClock.php';
+
+// Before anything can call into the SDK (see DynamoSessionWorkerClock).
+DynamoSessionWorkerClock::install();
 
 $reason = DynamoSessionCakeBoot::unavailableReason();
 if ($reason !== null) {
