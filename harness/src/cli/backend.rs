@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use dynamo_backends::{
     Backend, BackendKind, BackendOptions, TableSpec, provision_table, stderr_progress,
 };
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 #[derive(Debug, Subcommand)]
 pub enum BackendCommand {
@@ -77,6 +78,9 @@ pub async fn run(command: BackendCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    // Registered before anything starts, so that a signal arriving at any moment (even right after `ready`)
+    // is handled by stopping the backend rather than by the default action, which would skip destructors.
+    let mut stop_signals = StopSignals::install()?;
     let options = BackendOptions {
         kind: args.backend.into(),
         port: args.port,
@@ -89,7 +93,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         backend = dynamo_backends::start(&options) => {
             backend.with_context(|| format!("could not start the {} backend", options.kind))?
         }
-        _ = tokio::signal::ctrl_c() => {
+        _ = stop_signals.received() => {
             eprintln!("interrupted while starting the {} backend", options.kind);
             return Ok(ExitCode::from(130));
         }
@@ -110,7 +114,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     );
     println!("ready");
 
-    wait_for_stop_signal().await?;
+    stop_signals.received().await;
     eprintln!("[backend] stopping {}", backend.kind());
     backend.shutdown().await.context("stopping the backend")?;
     println!("stopped");
@@ -140,13 +144,25 @@ fn print_summary(backend: &dyn Backend, table: &str) {
     }
 }
 
-/// Ctrl-C or SIGTERM, whichever comes first.
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
-        _ = terminate.recv() => {}
+/// SIGINT (Ctrl-C) and SIGTERM, listened to from the moment `install` returns.
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<Self> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    /// Completes at the next SIGINT or SIGTERM.
+    async fn received(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }

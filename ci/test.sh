@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# THE test command (the README gives it; .ci/run calls it): system packages, formatting, lints, the Rust
+# tests, the CloudFormation lint and the PHP checks. Every section runs even if an earlier one failed, so
+# one run shows every problem; the exit status is non-zero if any section failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+
+section() {
+    local name="$1"
+    shift
+    printf '\n==== %s ====\n' "$name"
+    local started=$SECONDS
+    if "$@"; then
+        printf -- '---- %s: ok (%ss)\n' "$name" "$((SECONDS - started))"
+    else
+        printf -- '---- %s: FAILED (%ss)\n' "$name" "$((SECONDS - started))"
+        failed+=("$name")
+    fi
+}
+
+php_checks() {
+    if [ -f plugin/DynamoSession/ci-tests.sh ]; then
+        bash plugin/DynamoSession/ci-tests.sh
+    else
+        echo "skipped: plugin/DynamoSession/ci-tests.sh does not exist yet"
+    fi
+}
+
+section "system packages (ci/setup-system.sh)" bash ci/setup-system.sh
+if [ "${#failed[@]}" -ne 0 ]; then
+    echo "the system packages could not be installed; the other sections would fail for that reason" >&2
+    exit 1
+fi
+section "cargo fmt --all --check" cargo fmt --all --check
+section "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+section "cargo test --workspace --no-fail-fast" cargo test --workspace --no-fail-fast
+section "cfn-lint (ci/cfn-lint.sh)" bash ci/cfn-lint.sh
+section "PHP (plugin/DynamoSession/ci-tests.sh)" php_checks
+
+echo
+if [ "${#failed[@]}" -eq 0 ]; then
+    echo "==== all sections passed"
+    exit 0
+fi
+echo "==== failed sections:"
+printf '  - %s\n' "${failed[@]}"
+exit 1
