@@ -14,7 +14,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let cases = scenario::load_dirs(&[scenario::builtin_dir()]).expect("the built-in catalogue loads");
+    let cases =
+        scenario::load_dirs(&[scenario::builtin_dir()]).expect("the built-in catalogue loads");
     let runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -58,7 +59,8 @@ fn trial(
     let name = format!("{}::{}", case.group, case.id);
     // A skipped case is an ignored test whose name carries the reason, so `cargo test` says why.
     if let Some(reason) = skip_reason(&case, subject.as_ref(), options) {
-        return Trial::test(format!("{name} (skipped: {reason})"), || Ok(())).with_ignored_flag(true);
+        return Trial::test(format!("{name} (skipped: {reason})"), || Ok(()))
+            .with_ignored_flag(true);
     }
     let runtime = Arc::clone(runtime);
     let backdrop = Arc::clone(backdrop);

@@ -83,7 +83,10 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(name, what)| format!("  {name:<10} {what}"))
                 .collect();
-            anyhow::bail!("unknown subject `{subject}`; the subjects are:\n{}", known.join("\n"));
+            anyhow::bail!(
+                "unknown subject `{subject}`; the subjects are:\n{}",
+                known.join("\n")
+            );
         }
     }
     let mut dirs = Vec::new();
@@ -99,11 +102,18 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         .filter(|case| selected(case, &args.filter, &args.group))
         .collect();
     if cases.is_empty() {
-        anyhow::bail!("no case matches --filter {:?} --group {:?}", args.filter, args.group);
+        anyhow::bail!(
+            "no case matches --filter {:?} --group {:?}",
+            args.filter,
+            args.group
+        );
     }
     if args.list {
         for case in &cases {
-            println!("{:<28} {:<8} {:?} {}", case.id, case.group, case.level, case.title);
+            println!(
+                "{:<28} {:<8} {:?} {}",
+                case.id, case.group, case.level, case.title
+            );
         }
         println!("{} cases", cases.len());
         return Ok(ExitCode::SUCCESS);

@@ -67,7 +67,9 @@ pub fn call_diffs(want: &ExpectedCall, got: &ObservedCall, bindings: &mut Bindin
             .as_ref()
             .map_or(Value::Null, |e| Value::String(e.clone()));
         if error_type != &got_error {
-            diffs.push(format!("error_type: expected {error_type}, got {got_error}"));
+            diffs.push(format!(
+                "error_type: expected {error_type}, got {got_error}"
+            ));
         }
     }
     if let Some(response) = &want.response {
@@ -235,8 +237,16 @@ mod tests {
         failed.error_type = Some(json!("ConditionalCheckFailedException"));
         let want = vec![failed, expected("UpdateItem", lock.clone(), None)];
         let got = vec![
-            observed("UpdateItem", lock.clone(), Some("ConditionalCheckFailedException")),
-            observed("UpdateItem", lock.clone(), Some("ConditionalCheckFailedException")),
+            observed(
+                "UpdateItem",
+                lock.clone(),
+                Some("ConditionalCheckFailedException"),
+            ),
+            observed(
+                "UpdateItem",
+                lock.clone(),
+                Some("ConditionalCheckFailedException"),
+            ),
             observed("UpdateItem", lock.clone(), None),
         ];
         assert!(match_calls(&want, &got, &mut Bindings::default()).is_ok());
@@ -266,8 +276,14 @@ mod tests {
             observed("UpdateItem", json!({"Key": "b"}), None),
         ];
         let error = match_calls(&want, &got, &mut Bindings::default()).unwrap_err();
-        assert!(error.contains("call 2 (UpdateItem) differs from expected call 2"), "{error}");
-        assert!(error.contains(r#"request.Key: expected "a", got "b""#), "{error}");
+        assert!(
+            error.contains("call 2 (UpdateItem) differs from expected call 2"),
+            "{error}"
+        );
+        assert!(
+            error.contains(r#"request.Key: expected "a", got "b""#),
+            "{error}"
+        );
     }
 
     #[test]

@@ -139,13 +139,13 @@ impl HttpReply {
             match_json(want, &got, "body", now, bindings, diffs);
         }
         if let Some(want) = &expect.cookie {
-            let ok = match (want.as_str(), &self.cookie) {
-                ("new", CookieChange::New(_)) => true,
-                ("same", CookieChange::Same | CookieChange::None) => true,
-                ("cleared", CookieChange::Cleared) => true,
-                ("none", CookieChange::None) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (want.as_str(), &self.cookie),
+                ("new", CookieChange::New(_))
+                    | ("same", CookieChange::Same | CookieChange::None)
+                    | ("cleared", CookieChange::Cleared)
+                    | ("none", CookieChange::None)
+            );
             if !ok {
                 diffs.push(format!(
                     "step {label}: session cookie: expected {want}, got {:?}",
@@ -175,7 +175,9 @@ mod tests {
     #[test]
     fn set_cookie_headers_are_read_like_a_browser() {
         assert_eq!(
-            parse_set_cookie("CAKEPHP=abc; expires=Mon, 30-Nov-2026 10:00:00 GMT; path=/; HttpOnly"),
+            parse_set_cookie(
+                "CAKEPHP=abc; expires=Mon, 30-Nov-2026 10:00:00 GMT; path=/; HttpOnly"
+            ),
             Some(Some("abc".to_owned()))
         );
         assert_eq!(
@@ -190,6 +192,9 @@ mod tests {
     fn json_checks_look_at_a_subset() {
         let want = serde_json::json!({"data": {"Foo": "bar"}});
         let got = serde_json::json!({"id": "x", "data": {"Foo": "bar", "n": 1}});
-        assert_eq!(subset_like(&want, &got), serde_json::json!({"data": {"Foo": "bar"}}));
+        assert_eq!(
+            subset_like(&want, &got),
+            serde_json::json!({"data": {"Foo": "bar"}})
+        );
     }
 }

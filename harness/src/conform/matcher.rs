@@ -116,7 +116,10 @@ pub fn abbreviate(text: &str) -> String {
     if text.len() <= KEEP * 2 {
         return text.to_owned();
     }
-    let cut = (0..=KEEP).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let cut = (0..=KEEP)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
     format!("{}… ({} bytes in all)", &text[..cut], text.len())
 }
 
@@ -243,7 +246,9 @@ fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut
             if id_len != 26 || bindings.sids.values().any(|v| v == &text[..26]) {
                 return false;
             }
-            bindings.sids.insert((*name).to_owned(), text[..26].to_owned());
+            bindings
+                .sids
+                .insert((*name).to_owned(), text[..26].to_owned());
             match_tokens(rest, &text[26..], now, bindings)
         }
     }
@@ -293,8 +298,22 @@ mod tests {
     #[test]
     fn now_placeholders_accept_one_second_either_side() {
         let want = json!({"expires": {"N": "<NOW+1440>"}});
-        assert!(check(want.clone(), json!({"expires": {"N": "1001440"}}), 1_000_000).is_empty());
-        assert!(check(want.clone(), json!({"expires": {"N": "1001441"}}), 1_000_000).is_empty());
+        assert!(
+            check(
+                want.clone(),
+                json!({"expires": {"N": "1001440"}}),
+                1_000_000
+            )
+            .is_empty()
+        );
+        assert!(
+            check(
+                want.clone(),
+                json!({"expires": {"N": "1001441"}}),
+                1_000_000
+            )
+            .is_empty()
+        );
         let diffs = check(want, json!({"expires": {"N": "1001442"}}), 1_000_000);
         assert_eq!(
             diffs,
@@ -321,7 +340,12 @@ mod tests {
         assert!(!match_str("CAKEPHP_<SID1>", b, now, &mut bindings));
         assert!(!match_str("CAKEPHP_<SID2>", a, now, &mut bindings));
         assert!(match_str("CAKEPHP_<SID2>", b, now, &mut bindings));
-        assert!(!match_str("CAKEPHP_<SID3>", "CAKEPHP_short", now, &mut bindings));
+        assert!(!match_str(
+            "CAKEPHP_<SID3>",
+            "CAKEPHP_short",
+            now,
+            &mut bindings
+        ));
     }
 
     #[test]
@@ -346,7 +370,11 @@ mod tests {
         let long = "a".repeat(300_000);
         let diffs = check(json!("b"), json!(long), 0);
         assert!(diffs[0].len() < 400, "{}", diffs[0].len());
-        assert!(diffs[0].ends_with("(300000 bytes in all)\""), "{}", diffs[0]);
+        assert!(
+            diffs[0].ends_with("(300000 bytes in all)\""),
+            "{}",
+            diffs[0]
+        );
     }
 
     #[test]
@@ -355,6 +383,9 @@ mod tests {
             "Error writing session CAKEPHP_x: *",
             "Error writing session CAKEPHP_x: ValidationException: too big"
         ));
-        assert!(!match_glob("Error deleting session *", "Error writing session x"));
+        assert!(!match_glob(
+            "Error deleting session *",
+            "Error writing session x"
+        ));
     }
 }

@@ -54,8 +54,8 @@ pub async fn run(
         let backdrop = backdrop_of(backend.as_ref()).await?;
         for name in &plan.subjects {
             on_event(Event::Subject(name));
-            let needs_app = crate::subject::is_http(name)
-                && plan.cases.iter().any(|c| c.level == Level::Http);
+            let needs_app =
+                crate::subject::is_http(name) && plan.cases.iter().any(|c| c.level == Level::Http);
             // A web app keeps one DynamoDB endpoint for its life: it gets a proxy of its own, shared by its cases.
             let app_proxy = match needs_app {
                 true => {
@@ -74,11 +74,14 @@ pub async fn run(
                 table: APP_TABLE.to_owned(),
             };
             let subject = crate::subject::start(name, &env, &plan.settings).await;
-            let http = app_proxy.as_ref().zip(subject.http_base_url()).map(|(proxy, base_url)| HttpBackdrop {
-                proxy,
-                table: APP_TABLE.to_owned(),
-                base_url,
-            });
+            let http = app_proxy
+                .as_ref()
+                .zip(subject.http_base_url())
+                .map(|(proxy, base_url)| HttpBackdrop {
+                    proxy,
+                    table: APP_TABLE.to_owned(),
+                    base_url,
+                });
             for case in &plan.cases {
                 sequence += 1;
                 let result = run_case(
@@ -116,7 +119,7 @@ pub async fn backdrop_of(backend: &dyn dynamo_backends::Backend) -> anyhow::Resu
         .context("resolving the backend's credentials")?;
     Ok(Backdrop {
         backend_name: backend.kind().as_str().to_owned(),
-        capabilities: backend.capabilities().clone(),
+        capabilities: *backend.capabilities(),
         client: aws_sdk_dynamodb::Client::new(&config),
         upstream_url: backend.endpoint_url().to_owned(),
         region: backend.region().to_owned(),

@@ -47,7 +47,12 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    pub fn skipped(case: &crate::scenario::Case, subject: &str, backend: &str, reason: String) -> Self {
+    pub fn skipped(
+        case: &crate::scenario::Case,
+        subject: &str,
+        backend: &str,
+        reason: String,
+    ) -> Self {
         CaseResult {
             id: case.id.clone(),
             group: case.group.clone(),

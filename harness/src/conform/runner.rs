@@ -65,11 +65,7 @@ fn unix_now() -> f64 {
 }
 
 /// The reason a case does not run for this subject and backend, if it does not.
-pub fn skip_reason(
-    case: &Case,
-    subject: &dyn Subject,
-    options: &RunOptions,
-) -> Option<String> {
+pub fn skip_reason(case: &Case, subject: &dyn Subject, options: &RunOptions) -> Option<String> {
     if let Some(reason) = &case.skip {
         return Some(reason.clone());
     }
@@ -79,9 +75,12 @@ pub fn skip_reason(
     if let Some(subjects) = &case.given.subjects
         && !subjects.iter().any(|s| s == subject.name())
     {
-        return Some(case.given.skip_reason.clone().unwrap_or_else(|| {
-            format!("only for subject(s) {}", subjects.join(", "))
-        }));
+        return Some(
+            case.given
+                .skip_reason
+                .clone()
+                .unwrap_or_else(|| format!("only for subject(s) {}", subjects.join(", "))),
+        );
     }
     subject.unsupported(case.level)
 }
@@ -95,7 +94,8 @@ pub async fn run_case(
     options: &RunOptions,
     sequence: usize,
 ) -> CaseResult {
-    let mut result = CaseResult::skipped(case, subject.name(), &backdrop.backend_name, String::new());
+    let mut result =
+        CaseResult::skipped(case, subject.name(), &backdrop.backend_name, String::new());
     if let Some(reason) = skip_reason(case, subject, options) {
         result.reason = Some(reason);
         return result;
@@ -240,11 +240,9 @@ fn map_strings(value: &Value, f: &dyn Fn(&str) -> String) -> Value {
     match value {
         Value::String(s) => Value::String(f(s)),
         Value::Array(items) => Value::Array(items.iter().map(|v| map_strings(v, f)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (f(k), map_strings(v, f)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (f(k), map_strings(v, f))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -283,9 +281,17 @@ fn resolve_now(text: &str, now: i64) -> String {
 
 /// Finds a key of a PHP-style options array the way the SDK's setter lookup does: case and underscores ignored.
 fn config_value<'a>(config: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    let wanted: String = key.chars().filter(|c| *c != '_').collect::<String>().to_lowercase();
+    let wanted: String = key
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_lowercase();
     config.iter().find_map(|(k, v)| {
-        let normal = k.chars().filter(|c| *c != '_').collect::<String>().to_lowercase();
+        let normal = k
+            .chars()
+            .filter(|c| *c != '_')
+            .collect::<String>()
+            .to_lowercase();
         (normal == wanted).then_some(v)
     })
 }
@@ -302,7 +308,13 @@ fn config_str(config: &Map<String, Value>, key: &str, default: &str) -> String {
 fn table_name(case: &Case, subject: &str, sequence: usize) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     format!("t{sequence}_{}_{}", clean(&case.id), clean(subject))
@@ -377,8 +389,14 @@ async fn play_handler_case(
             let response = match &step.op {
                 StepOp::TtlSweep => {
                     let now = clock.now_at(unix_now().floor() as i64);
-                    table::ttl_sweep(&backdrop.client, &table, &hash_key, &lifetime_attribute, now)
-                        .await?;
+                    table::ttl_sweep(
+                        &backdrop.client,
+                        &table,
+                        &hash_key,
+                        &lifetime_attribute,
+                        now,
+                    )
+                    .await?;
                     None
                 }
                 StepOp::Clock { advance } => {
@@ -447,8 +465,17 @@ async fn play_handler_case(
             sids: case.given.sids.clone(),
         };
         check_calls(case, &subs, &records, &timeline, &mut bindings, &mut diffs)?;
-        check_table(case, backdrop, &table, &hash_key, &subs, window, &mut bindings, &mut diffs)
-            .await?;
+        check_table(
+            case,
+            backdrop,
+            &table,
+            &hash_key,
+            &subs,
+            window,
+            &mut bindings,
+            &mut diffs,
+        )
+        .await?;
         Ok::<_, HarnessError>(Played { diffs, records })
     }
     .await;
@@ -729,7 +756,14 @@ async fn check_table(
         match find(&want, bindings) {
             Some(item) => {
                 let key = key_of(&item).unwrap_or(Value::Null);
-                match_json(&want, &item, &format!("table[{key}]"), window, bindings, diffs);
+                match_json(
+                    &want,
+                    &item,
+                    &format!("table[{key}]"),
+                    window,
+                    bindings,
+                    diffs,
+                );
             }
             None => diffs.push(format!(
                 "table: no item with {hash_key} = {}",
@@ -782,7 +816,8 @@ async fn play_http_case(
     let seeded: Vec<Value> = case.given.items.iter().map(|i| subs.seeded(i)).collect();
     table::put_items(&backdrop.client, &http.table, &seeded).await?;
     http.proxy.take_records();
-    http.proxy.set_faults(parse_faults(&case.given.faults, &subs)?);
+    http.proxy
+        .set_faults(parse_faults(&case.given.faults, &subs)?);
     let mut sessions: BTreeMap<String, HttpSession> = BTreeMap::new();
     let mut diffs = Vec::new();
     let mut bindings = Bindings {
@@ -835,8 +870,17 @@ async fn play_http_case(
         earliest: wall_start,
         latest: wall_end,
     };
-    check_table(case, backdrop, &http.table, hash_key, &subs, window, &mut bindings, &mut diffs)
-        .await?;
+    check_table(
+        case,
+        backdrop,
+        &http.table,
+        hash_key,
+        &subs,
+        window,
+        &mut bindings,
+        &mut diffs,
+    )
+    .await?;
     Ok(Played { diffs, records })
 }
 
@@ -862,13 +906,20 @@ mod tests {
             serde_json::from_str(r#"{"TABLE_NAME": "t1", "Session_Lifetime_Attribute": "ttl"}"#)
                 .unwrap();
         assert_eq!(config_str(&config, "table_name", "sessions"), "t1");
-        assert_eq!(config_str(&config, "session_lifetime_attribute", "expires"), "ttl");
+        assert_eq!(
+            config_str(&config, "session_lifetime_attribute", "expires"),
+            "ttl"
+        );
         assert_eq!(config_str(&config, "hash_key", "id"), "id");
     }
 
     #[test]
     fn table_names_are_valid_for_dynamodb() {
-        let case: Case = serde_json::from_value(serde_json::json!({"id": "TRACE-cli_session_demo"})).unwrap();
-        assert_eq!(table_name(&case, "php-http", 7), "t7_TRACE-cli_session_demo_php-http");
+        let case: Case =
+            serde_json::from_value(serde_json::json!({"id": "TRACE-cli_session_demo"})).unwrap();
+        assert_eq!(
+            table_name(&case, "php-http", 7),
+            "t7_TRACE-cli_session_demo_php-http"
+        );
     }
 }

@@ -157,16 +157,17 @@ pub async fn ttl_sweep(
             continue;
         };
         let expires = expires as i64;
-        if expires < now && now - expires <= TTL_MAX_AGE_SECONDS {
-            if let Some(key) = item.get(hash_key) {
-                client
-                    .delete_item()
-                    .table_name(table)
-                    .key(hash_key, key.clone())
-                    .send()
-                    .await?;
-                deleted += 1;
-            }
+        if expires < now
+            && now - expires <= TTL_MAX_AGE_SECONDS
+            && let Some(key) = item.get(hash_key)
+        {
+            client
+                .delete_item()
+                .table_name(table)
+                .key(hash_key, key.clone())
+                .send()
+                .await?;
+            deleted += 1;
         }
     }
     Ok(deleted)

@@ -37,12 +37,7 @@ pub fn expected_from_trace(
             op: record.op.clone(),
             request: Some(request),
             status: Some(record.status),
-            error_type: Some(
-                record
-                    .error_type
-                    .clone()
-                    .map_or(Value::Null, Value::String),
-            ),
+            error_type: Some(record.error_type.clone().map_or(Value::Null, Value::String)),
             response: None,
             repeat: None,
             count: None,
@@ -73,7 +68,11 @@ fn any_keys(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if k == "Key" { Value::String("<ANY>".to_owned()) } else { any_keys(v) };
+                    let v = if k == "Key" {
+                        Value::String("<ANY>".to_owned())
+                    } else {
+                        any_keys(v)
+                    };
                     (k.clone(), v)
                 })
                 .collect(),
@@ -90,7 +89,11 @@ fn retable(value: &Value, table: &str) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let key = if k == TRACE_TABLE { table.to_owned() } else { k.clone() };
+                    let key = if k == TRACE_TABLE {
+                        table.to_owned()
+                    } else {
+                        k.clone()
+                    };
                     (key, retable(v, table))
                 })
                 .collect(),

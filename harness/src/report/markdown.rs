@@ -18,7 +18,13 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
     md.push_str(&"---|".repeat(matrix.columns.len()));
     md.push('\n');
     for row in &matrix.rows {
-        let _ = write!(md, "| {} {} | {} |", row.id, md_escape(&row.title), row.group);
+        let _ = write!(
+            md,
+            "| {} {} | {} |",
+            row.id,
+            md_escape(&row.title),
+            row.group
+        );
         for cell in &row.cells {
             let _ = write!(md, " {} |", cell.map_or("", cell_text));
         }
@@ -52,7 +58,10 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
             );
         }
     }
-    let failures: Vec<&CaseResult> = results.iter().filter(|r| r.status == Status::Fail).collect();
+    let failures: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .collect();
     if !failures.is_empty() {
         md.push_str("\n## Failures\n\n");
         for result in failures {
@@ -76,7 +85,10 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
             );
         }
     }
-    let skipped: Vec<&CaseResult> = results.iter().filter(|r| r.status == Status::Skip).collect();
+    let skipped: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.status == Status::Skip)
+        .collect();
     if !skipped.is_empty() {
         md.push_str("\n## Skipped\n\n");
         for result in skipped {

@@ -65,28 +65,51 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
     let matrix = Matrix::of(results);
     let mut out = String::new();
     let title_width = 44;
-    let id_width = matrix.rows.iter().map(|r| r.id.len()).max().unwrap_or(4).max(4);
-    let group_width = matrix.rows.iter().map(|r| r.group.len()).max().unwrap_or(5).max(5);
+    let id_width = matrix
+        .rows
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let group_width = matrix
+        .rows
+        .iter()
+        .map(|r| r.group.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let headers: Vec<String> = matrix
         .columns
         .iter()
         .map(|(subject, backend)| format!("{subject}@{backend}"))
         .collect();
     let widths: Vec<usize> = headers.iter().map(|h| h.len().max(14)).collect();
-    let _ = write!(out, "{:<id_width$} {:<group_width$} {:<title_width$}", "case", "group", "title");
+    let _ = write!(
+        out,
+        "{:<id_width$} {:<group_width$} {:<title_width$}",
+        "case", "group", "title"
+    );
     for (header, width) in headers.iter().zip(&widths) {
         let _ = write!(out, "  {header:<width$}");
     }
     out.push('\n');
     for row in &matrix.rows {
         let title: String = row.title.chars().take(title_width).collect();
-        let _ = write!(out, "{:<id_width$} {:<group_width$} {title:<title_width$}", row.id, row.group);
+        let _ = write!(
+            out,
+            "{:<id_width$} {:<group_width$} {title:<title_width$}",
+            row.id, row.group
+        );
         for (cell, width) in row.cells.iter().zip(&widths) {
             let _ = write!(out, "  {:<width$}", cell.map_or("", cell_text));
         }
         out.push('\n');
     }
-    let failures: Vec<&CaseResult> = results.iter().filter(|r| r.status == Status::Fail).collect();
+    let failures: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .collect();
     if !failures.is_empty() {
         out.push_str("\nfailures:\n");
         for result in failures {
@@ -110,7 +133,10 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
             }
         }
     }
-    let skipped: Vec<&CaseResult> = results.iter().filter(|r| r.status == Status::Skip).collect();
+    let skipped: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.status == Status::Skip)
+        .collect();
     if !skipped.is_empty() {
         if verbose {
             out.push_str("\nskipped:\n");

@@ -225,9 +225,9 @@ fn parse_step(raw: Value) -> Result<Step, String> {
     };
     let expect = match map.remove("expect") {
         None => None,
-        Some(value) => Some(
-            serde_json::from_value::<StepExpect>(value).map_err(|e| format!("expect: {e}"))?,
-        ),
+        Some(value) => {
+            Some(serde_json::from_value::<StepExpect>(value).map_err(|e| format!("expect: {e}"))?)
+        }
     };
     if map.len() != 1 {
         let keys: Vec<&String> = map.keys().collect();

@@ -234,7 +234,9 @@ pub struct StepExpect {
 }
 
 /// Keeps an explicit `null` distinct from an absent key.
-fn some_value<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+fn some_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
 }
 

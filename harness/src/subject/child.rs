@@ -38,7 +38,11 @@ impl OwnedChild {
 
     /// A server that does not read stdin, wrapped so that it dies with the harness: `sh` starts it in the
     /// background and kills the whole group when its own stdin (our pipe) reaches end of file.
-    pub fn spawn_server(program: &str, args: &[String], envs: &[(String, String)]) -> std::io::Result<Self> {
+    pub fn spawn_server(
+        program: &str,
+        args: &[String],
+        envs: &[(String, String)],
+    ) -> std::io::Result<Self> {
         let mut command = Command::new("sh");
         command
             .arg("-c")

@@ -65,7 +65,10 @@ pub trait Subject: Send + Sync {
 
 /// The subject names `conform --subjects` accepts, with a line each for `--help`.
 pub const KNOWN_SUBJECTS: &[(&str, &str)] = &[
-    ("rust", "the Rust reference handler (dynamo-session), in process"),
+    (
+        "rust",
+        "the Rust reference handler (dynamo-session), in process",
+    ),
     (
         "php",
         "the DynamoSession plugin class on the AWS SDK for PHP, in a long-lived PHP worker",

@@ -96,7 +96,8 @@ impl Subject for PhpSubject {
     }
 
     fn unsupported(&self, level: Level) -> Option<String> {
-        (level == Level::Http).then(|| "php drives the handler class; HTTP cases run on php-http".to_owned())
+        (level == Level::Http)
+            .then(|| "php drives the handler class; HTTP cases run on php-http".to_owned())
     }
 
     async fn driver(&self) -> anyhow::Result<Box<dyn HandlerDriver>> {
@@ -151,12 +152,17 @@ impl HandlerDriver for PhpWorker {
     async fn call(&mut self, request: &HandlerRequest) -> anyhow::Result<HandlerResponse> {
         let mut line = serde_json::to_string(request)?;
         line.push('\n');
-        if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err() {
+        if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err()
+        {
             return Err(self.died());
         }
         match self.stdout.next_line().await {
-            Ok(Some(reply)) => serde_json::from_str(&reply)
-                .with_context(|| format!("the PHP worker answered {} with {reply:?}", request.op_name())),
+            Ok(Some(reply)) => serde_json::from_str(&reply).with_context(|| {
+                format!(
+                    "the PHP worker answered {} with {reply:?}",
+                    request.op_name()
+                )
+            }),
             _ => {
                 // Give the process a moment to be reaped so its exit status can be reported.
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;

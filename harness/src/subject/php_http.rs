@@ -34,7 +34,10 @@ impl PhpHttpSubject {
         let router = webroot.join("router.php");
         let port = free_port()?;
         let workers = settings.php_server_workers.unwrap_or(4).to_string();
-        let tmp = std::env::temp_dir().join(format!("dynamo-harness-cakephp-{}-{port}", std::process::id()));
+        let tmp = std::env::temp_dir().join(format!(
+            "dynamo-harness-cakephp-{}-{port}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         let args = vec![
             "-S".to_owned(),
