@@ -14,5 +14,6 @@ require_once $pluginDir . '/Lib/DynamoSessionVendor.php';
 require_once $pluginDir . '/Test/Support/DynamoSessionCakeBoot.php';
 require_once $pluginDir . '/Test/Support/DynamoSessionTestEnvironment.php';
 require_once $pluginDir . '/Test/Worker/DynamoSessionWorkerProtocolException.php';
+require_once $pluginDir . '/Test/Worker/DynamoSessionWorkerClock.php';
 require_once $pluginDir . '/Test/Worker/DynamoSessionHandlerWorker.php';
 unset($pluginDir);

@@ -24,8 +24,8 @@ ini_set('session.use_cookies', '0');
 require_once dirname(__DIR__, 2) . DIRECTORY_SEPARATOR . 'Lib' . DIRECTORY_SEPARATOR . 'DynamoSessionVendor.php';
 require_once dirname(__DIR__) . DIRECTORY_SEPARATOR . 'Support' . DIRECTORY_SEPARATOR . 'DynamoSessionCakeBoot.php';
 require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionWorkerProtocolException.php';
-require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionHandlerWorker.php';
 require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionWorkerClock.php';
+require_once __DIR__ . DIRECTORY_SEPARATOR . 'DynamoSessionHandlerWorker.php';
 
 // Before anything can call into the SDK (see DynamoSessionWorkerClock).
 DynamoSessionWorkerClock::install();
