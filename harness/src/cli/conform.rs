@@ -22,7 +22,8 @@ use crate::subject::{KNOWN_SUBJECTS, SubjectSettings};
 /// the SDK's semantics. Exit status: 0 when nothing failed, 1 when a case failed, 2 when the run itself broke.
 #[derive(Debug, Args)]
 pub struct ConformArgs {
-    /// Subjects to test, comma-separated: rust, php, php-http, rust-http.
+    /// Subjects to test, comma-separated: rust, php, php-http, rust-http; a pair of web apps such as
+    /// php-http+rust-http shares one table and runs the cross-app cases (log in on one, continue on the other).
     #[arg(long, value_delimiter = ',', default_value = "rust")]
     pub subjects: Vec<String>,
 
@@ -78,7 +79,7 @@ pub struct ConformArgs {
 
 pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     for subject in &args.subjects {
-        if !KNOWN_SUBJECTS.iter().any(|(name, _)| name == subject) {
+        if !crate::subject::is_known(subject) {
             let known: Vec<String> = KNOWN_SUBJECTS
                 .iter()
                 .map(|(name, what)| format!("  {name:<10} {what}"))

@@ -25,6 +25,8 @@ pub enum CookieChange {
 
 pub struct HttpSession {
     base_url: String,
+    /// The second app of a pair; requests with `app: partner` go there, with the same cookie.
+    partner_url: Option<String>,
     client: reqwest::Client,
     cookie: Option<String>,
     user_agent: String,
@@ -37,9 +39,10 @@ pub struct HttpReply {
 }
 
 impl HttpSession {
-    pub fn new(base_url: &str) -> Self {
+    pub fn new(base_url: &str, partner_url: Option<&str>) -> Self {
         HttpSession {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            partner_url: partner_url.map(|u| u.trim_end_matches('/').to_owned()),
             client: reqwest::Client::new(),
             cookie: None,
             user_agent: "dynamo-harness".to_owned(),
@@ -56,7 +59,13 @@ impl HttpSession {
             self.user_agent = agent.clone();
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
-        let url = format!("{}{}", self.base_url, request.path);
+        let base = match request.app.as_deref() {
+            Some("partner") => self.partner_url.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("a step names the partner app, but this subject is a single app")
+            })?,
+            _ => self.base_url.as_str(),
+        };
+        let url = format!("{base}{}", request.path);
         let mut builder = self
             .client
             .request(method, &url)

@@ -39,6 +39,8 @@ pub struct HttpBackdrop<'a> {
     pub proxy: &'a WireProxy,
     pub table: String,
     pub base_url: String,
+    /// The second app of a pair, on the same table and proxy.
+    pub partner_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +83,21 @@ pub fn skip_reason(case: &Case, subject: &dyn Subject, options: &RunOptions) -> 
                 .clone()
                 .unwrap_or_else(|| format!("only for subject(s) {}", subjects.join(", "))),
         );
+    }
+    let pair = subject.partner_base_url().is_some();
+    match (case.needs_partner(), pair) {
+        (true, false) => {
+            return Some(
+                "needs two web apps on one table: run it with a pair such as --subjects php-http+rust-http"
+                    .to_owned(),
+            );
+        }
+        (false, true) => {
+            return Some(
+                "a pair of apps runs only the cases that use both (app: partner)".to_owned(),
+            );
+        }
+        _ => {}
     }
     subject.unsupported(case.level)
 }
@@ -657,18 +674,27 @@ fn value_diff(want: &Value, got: &Value) -> Option<String> {
     }
 }
 
+/// The recorded calls with the subject's `now` for each. A retry resends the body built for the first attempt
+/// (after up to 30 s of backoff), so a run of identical requests keeps the first attempt's time.
 fn observed(records: &[WireRecord], timeline: &Timeline) -> Vec<ObservedCall> {
-    records
-        .iter()
-        .map(|record| ObservedCall {
+    let mut calls: Vec<ObservedCall> = Vec::with_capacity(records.len());
+    for record in records {
+        let now = match calls.last() {
+            Some(previous) if previous.op == record.op && previous.request == record.request => {
+                previous.now
+            }
+            _ => timeline.window_for(record),
+        };
+        calls.push(ObservedCall {
             op: record.op.clone(),
             request: record.request.clone(),
             status: record.status,
             error_type: record.error_type.clone(),
             response: record.response.clone(),
-            now: timeline.window_for(record),
-        })
-        .collect()
+            now,
+        });
+    }
+    calls
 }
 
 fn check_calls(
@@ -680,25 +706,23 @@ fn check_calls(
     diffs: &mut Vec<String>,
 ) -> Result<(), HarnessError> {
     let actual = observed(records, timeline);
-    let expected: Option<Vec<ExpectedCall>> = match (&case.expect.calls, &case.expect.calls_trace) {
-        (Some(calls), _) => Some(
-            calls
-                .iter()
-                .map(|call| ExpectedCall {
-                    request: call.request.as_ref().map(|r| subs.table_only(r)),
-                    response: call.response.as_ref().map(|r| subs.table_only(r)),
-                    ..call.clone()
-                })
-                .collect(),
-        ),
-        (None, Some(path)) => Some(super::trace::expected_from_trace(
-            &case.source,
-            path,
-            &subs.table,
-        )?),
-        (None, None) => None,
-    };
-    if let Some(expected) = expected
+    for (index, step) in case.steps.iter().enumerate() {
+        let Some(expect) = &step.expect else { continue };
+        let label = format!("{}:{}", index + 1, step.op.name());
+        let step_calls: Vec<ObservedCall> = records
+            .iter()
+            .zip(&actual)
+            .filter(|(record, _)| record.step == label)
+            .map(|(_, call)| call.clone())
+            .collect();
+        if let Some(expected) = expected_calls(case, subs, &expect.calls, &expect.calls_trace)?
+            && let Err(diff) = match_calls(&expected, &step_calls, bindings)
+        {
+            diffs.push(format!("step {label}: DynamoDB calls: {diff}"));
+        }
+    }
+    if let Some(expected) =
+        expected_calls(case, subs, &case.expect.calls, &case.expect.calls_trace)?
         && let Err(diff) = match_calls(&expected, &actual, bindings)
     {
         diffs.push(format!("DynamoDB calls: {diff}"));
@@ -720,6 +744,33 @@ fn check_calls(
         }
     }
     Ok(())
+}
+
+/// Inline expected calls (with `{table}` filled in) or a trace's, if the expectation gives either.
+fn expected_calls(
+    case: &Case,
+    subs: &Substitutions,
+    calls: &Option<Vec<ExpectedCall>>,
+    trace: &Option<String>,
+) -> Result<Option<Vec<ExpectedCall>>, HarnessError> {
+    Ok(match (calls, trace) {
+        (Some(calls), _) => Some(
+            calls
+                .iter()
+                .map(|call| ExpectedCall {
+                    request: call.request.as_ref().map(|r| subs.table_only(r)),
+                    response: call.response.as_ref().map(|r| subs.table_only(r)),
+                    ..call.clone()
+                })
+                .collect(),
+        ),
+        (None, Some(path)) => Some(super::trace::expected_from_trace(
+            &case.source,
+            path,
+            &subs.table,
+        )?),
+        (None, None) => None,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -831,9 +882,9 @@ async fn play_http_case(
         http.proxy.set_step(&label);
         match &step.op {
             StepOp::Http(request) => {
-                let session = sessions
-                    .entry(step.actor.clone())
-                    .or_insert_with(|| HttpSession::new(&http.base_url));
+                let session = sessions.entry(step.actor.clone()).or_insert_with(|| {
+                    HttpSession::new(&http.base_url, http.partner_url.as_deref())
+                });
                 let reply = session.send(request).await?;
                 reply.check(step.expect.as_ref(), &label, &mut bindings, &mut diffs);
             }

@@ -29,7 +29,7 @@ pub fn expected_from_trace(
         .map_err(|e| anyhow::anyhow!("reading trace {}: {e}", path.display()))?;
     let mut expected: Vec<ExpectedCall> = Vec::new();
     for record in records {
-        let mut request = retable(&record.request, table);
+        let mut request = open_user_agent(&retable(&record.request, table));
         if record.op == "BatchWriteItem" {
             request = any_keys(&request);
         }
@@ -59,6 +59,38 @@ pub fn expected_from_trace(
         });
     }
     Ok(expected)
+}
+
+/// CakePHP stores `Config.userAgent` = md5(User-Agent . Security.salt); the lab's browser and salt are not
+/// this run's, so the hash in a trace stands for whatever the app computed.
+fn open_user_agent(value: &Value) -> Value {
+    const MARK: &str = r#"s:9:"userAgent";s:32:""#;
+    match value {
+        Value::String(text) if text.contains(MARK) => {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(MARK) {
+                let hash_start = at + MARK.len();
+                out.push_str(&rest[..hash_start]);
+                let hash = rest.get(hash_start..hash_start + 32);
+                if hash.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    out.push_str("<ANY>");
+                    rest = &rest[hash_start + 32..];
+                } else {
+                    rest = &rest[hash_start..];
+                }
+            }
+            out.push_str(rest);
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(open_user_agent).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), open_user_agent(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Every `Key` inside the request becomes `<ANY>`.
@@ -105,6 +137,15 @@ fn retable(value: &Value, table: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_labs_user_agent_hash_is_left_open() {
+        let data = serde_json::json!({"S": r#"Config|a:3:{s:9:"userAgent";s:32:"cb1ba00d4ac383820f116b1c7bf41827";s:4:"time";i:<NOW+28800>;}"#});
+        assert_eq!(
+            open_user_agent(&data),
+            serde_json::json!({"S": r#"Config|a:3:{s:9:"userAgent";s:32:"<ANY>";s:4:"time";i:<NOW+28800>;}"#})
+        );
+    }
 
     #[test]
     fn shared_traces_load_as_expectations_with_lock_retries_collapsed() {

@@ -208,6 +208,16 @@ fn parse_case(
         .enumerate()
         .map(|(index, step)| parse_step(step).map_err(|e| format!("step {}: {e}", index + 1)))
         .collect::<Result<_, _>>()?;
+    for step in &case.steps {
+        if let StepOp::Http(request) = &step.op
+            && let Some(app) = &request.app
+            && app != "partner"
+        {
+            return Err(format!(
+                "`app: {app}`: the only other app a step can name is `partner`"
+            ));
+        }
+    }
     if case.expect.calls.is_some() && case.expect.calls_trace.is_some() {
         return Err("give `calls` or `calls_trace`, not both".to_owned());
     }

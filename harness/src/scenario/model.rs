@@ -50,6 +50,15 @@ pub struct Case {
     pub source: PathBuf,
 }
 
+impl Case {
+    /// Whether a step talks to the second app of a pair (cross-runtime and multi-node cases).
+    pub fn needs_partner(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| matches!(&step.op, StepOp::Http(request) if request.app.as_deref() == Some("partner")))
+    }
+}
+
 fn default_level() -> Level {
     Level::Handler
 }
@@ -93,6 +102,9 @@ pub struct Given {
     /// `false`: no table is created (the table-missing cases).
     #[serde(default = "yes")]
     pub create_table: bool,
+    /// How the web app must be configured (HTTP cases); the runner starts it once per distinct setting.
+    #[serde(default)]
+    pub app: AppGiven,
     /// Trace expectations: which case ids stand for the trace's `<SIDn>` placeholders.
     #[serde(default)]
     pub sids: BTreeMap<String, String>,
@@ -100,6 +112,14 @@ pub struct Given {
 
 fn yes() -> bool {
     true
+}
+
+/// Web-app settings a case needs (absent: the run's own, e.g. `--locking`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppGiven {
+    #[serde(default)]
+    pub locking: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -209,6 +229,9 @@ pub struct HttpRequest {
     pub body: Option<Value>,
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// `partner`: send to the second web app of a pair (`--subjects php-http+rust-http`).
+    #[serde(default)]
+    pub app: Option<String>,
 }
 
 fn default_method() -> String {
@@ -231,6 +254,12 @@ pub struct StepExpect {
     pub json: Option<Value>,
     #[serde(default)]
     pub cookie: Option<String>,
+    /// The DynamoDB calls this step alone made (inline).
+    #[serde(default)]
+    pub calls: Option<Vec<ExpectedCall>>,
+    /// The DynamoDB calls this step alone made, as a recorded trace (HTTP traces record one request each).
+    #[serde(default)]
+    pub calls_trace: Option<String>,
 }
 
 /// Keeps an explicit `null` distinct from an absent key.

@@ -6,6 +6,7 @@
 //! reason.
 
 mod child;
+pub mod pair;
 pub mod php;
 pub mod php_http;
 pub mod rust;
@@ -57,6 +58,11 @@ pub trait Subject: Send + Sync {
         None
     }
 
+    /// For a pair of web apps (`php-http+rust-http`): the second app's base URL.
+    fn partner_base_url(&self) -> Option<String> {
+        None
+    }
+
     /// Stops whatever the subject started. Drop must also stop it.
     async fn shutdown(self: Box<Self>) -> anyhow::Result<()> {
         Ok(())
@@ -93,14 +99,35 @@ pub struct SubjectSettings {
     pub locking: bool,
 }
 
-/// Whether the subject is a web app (its cases share one table and one proxy).
+/// Whether the subject is a web app, or a pair of them (their cases share one table and one proxy).
 pub fn is_http(name: &str) -> bool {
-    name.ends_with("-http")
+    name.split('+').all(|part| part.ends_with("-http"))
+}
+
+/// Whether the command line may name this subject: a known one, or a pair of web apps `A+B`.
+pub fn is_known(name: &str) -> bool {
+    let known = |n: &str| KNOWN_SUBJECTS.iter().any(|(k, _)| *k == n);
+    match name.split_once('+') {
+        Some((a, b)) => known(a) && known(b) && is_http(name),
+        None => known(name),
+    }
 }
 
 /// Starts the named subject. A subject that cannot run here (no PHP vendor tree, say) still comes back, as one
 /// that skips every case with the reason, so the matrix shows it.
 pub async fn start(name: &str, env: &SubjectEnv, settings: &SubjectSettings) -> Box<dyn Subject> {
+    if let Some((first, second)) = name.split_once('+') {
+        return Box::new(pair::AppPair::start(name, first, second, env, settings).await);
+    }
+    start_single(name, env, settings).await
+}
+
+/// Starts one subject (not a pair).
+pub async fn start_single(
+    name: &str,
+    env: &SubjectEnv,
+    settings: &SubjectSettings,
+) -> Box<dyn Subject> {
     let started: anyhow::Result<Box<dyn Subject>> = match name {
         "rust" => Ok(Box::new(rust::RustSubject::new())),
         "php" => php::PhpSubject::start(settings).map(|s| Box::new(s) as Box<dyn Subject>),
