@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::SessionClient;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{PHP_DEFAULT_GC_MAXLIFETIME, SessionConfig};
 use crate::error::{Operation, ServiceError, SessionError};
 use crate::gc::GcReport;
@@ -113,7 +113,60 @@ pub struct ClientSpec {
     pub retries: Option<u32>,
 }
 
+/// The clock a conformance case gives the handler: PHP's `time()` as the SDK's session classes see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ClockSpec {
+    /// The session's base clock (the wall clock, normally).
+    #[default]
+    System,
+    /// Stands still at `at` (expiry boundaries such as `expires == T`); never with a lock wait, whose
+    /// whole-second deadline would not arrive.
+    Frozen {
+        /// Unix seconds.
+        at: i64,
+    },
+    /// The base clock shifted by `seconds`.
+    Offset {
+        /// Seconds added to the base clock.
+        seconds: i64,
+    },
+}
+
+impl ClockSpec {
+    /// What `time()` answers when the base clock reads `base_now`.
+    pub fn now_at(self, base_now: i64) -> i64 {
+        match self {
+            ClockSpec::System => base_now,
+            ClockSpec::Frozen { at } => at,
+            ClockSpec::Offset { seconds } => base_now + seconds,
+        }
+    }
+}
+
+/// The base clock as the current [`ClockSpec`] bends it; shared by every handler of a [`CompatSession`].
+#[derive(Debug)]
+struct ScenarioClock {
+    base: SharedClock,
+    spec: std::sync::Mutex<ClockSpec>,
+}
+
+impl ScenarioClock {
+    fn set(&self, spec: ClockSpec) {
+        *self.spec.lock().unwrap_or_else(|p| p.into_inner()) = spec;
+    }
+}
+
+impl Clock for ScenarioClock {
+    fn now_unix(&self) -> i64 {
+        let spec = *self.spec.lock().unwrap_or_else(|p| p.into_inner());
+        spec.now_at(self.base.now_unix())
+    }
+}
+
 /// One protocol request (docs/seams.md).
+// Requests are handled one at a time and never stored in bulk, so the large `new_handler` variant is not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum HandlerRequest {
@@ -127,6 +180,14 @@ pub enum HandlerRequest {
         /// ini values; `session.gc_maxlifetime` is read.
         #[serde(default)]
         ini: Value,
+        /// The clock from now on (default: the base clock).
+        #[serde(default)]
+        clock: ClockSpec,
+    },
+    /// Change the clock mid-case (the handler is kept).
+    SetClock {
+        /// The clock from now on.
+        clock: ClockSpec,
     },
     /// `open(save_path, name)`.
     Open {
@@ -166,6 +227,31 @@ pub enum HandlerRequest {
     },
     /// `garbageCollect()`.
     GarbageCollect,
+}
+
+impl HandlerRequest {
+    /// `write(id, data)`, with the data base64-encoded as the protocol carries it.
+    pub fn write(id: impl Into<String>, data: &[u8]) -> Self {
+        HandlerRequest::Write {
+            id: id.into(),
+            data_b64: B64.encode(data),
+        }
+    }
+
+    /// The operation's name on the wire (`new_handler`, `read`, ...).
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            HandlerRequest::NewHandler { .. } => "new_handler",
+            HandlerRequest::SetClock { .. } => "set_clock",
+            HandlerRequest::Open { .. } => "open",
+            HandlerRequest::Read { .. } => "read",
+            HandlerRequest::Write { .. } => "write",
+            HandlerRequest::Close { .. } => "close",
+            HandlerRequest::Destroy { .. } => "destroy",
+            HandlerRequest::Gc { .. } => "gc",
+            HandlerRequest::GarbageCollect => "garbage_collect",
+        }
+    }
 }
 
 /// The PHP message of an error (`$e->getMessage()`).
@@ -434,7 +520,7 @@ impl CompatHandler {
 /// The protocol driver: holds the current handler (replaced by `new_handler`) and answers requests.
 #[derive(Debug)]
 pub struct CompatSession {
-    clock: SharedClock,
+    clock: Arc<ScenarioClock>,
     handler: Option<CompatHandler>,
 }
 
@@ -445,10 +531,14 @@ impl Default for CompatSession {
 }
 
 impl CompatSession {
-    /// A session whose handlers read time from `clock`.
+    /// A session whose handlers read time from `clock`, as bent by `new_handler`'s and `set_clock`'s
+    /// [`ClockSpec`].
     pub fn new(clock: SharedClock) -> Self {
         Self {
-            clock,
+            clock: Arc::new(ScenarioClock {
+                base: clock,
+                spec: std::sync::Mutex::new(ClockSpec::System),
+            }),
             handler: None,
         }
     }
@@ -469,15 +559,22 @@ impl CompatSession {
 
     /// Answers one request.
     pub async fn handle(&mut self, request: HandlerRequest) -> HandlerResponse {
+        if let HandlerRequest::SetClock { clock } = request {
+            self.clock.set(clock);
+            return HandlerResponse::value(Value::Bool(true));
+        }
         if let HandlerRequest::NewHandler {
             client,
             config,
             ini,
+            clock,
         } = &request
         {
             // PHP's worker replaces its handler; a failed construction leaves none.
             self.handler = None;
-            return match CompatHandler::new(client, config, ini, self.clock.clone()) {
+            self.clock.set(*clock);
+            let shared: SharedClock = self.clock.clone();
+            return match CompatHandler::new(client, config, ini, shared) {
                 Ok(h) => {
                     self.handler = Some(h);
                     HandlerResponse::value(Value::Bool(true))
@@ -489,7 +586,9 @@ impl CompatSession {
             return HandlerResponse::protocol_error("no handler: send new_handler first");
         };
         match request {
-            HandlerRequest::NewHandler { .. } => unreachable!("handled above"),
+            HandlerRequest::NewHandler { .. } | HandlerRequest::SetClock { .. } => {
+                unreachable!("handled above")
+            }
             HandlerRequest::Open { save_path, name } => h.open(&save_path, &name),
             HandlerRequest::Read { id } => h.read(&id).await,
             HandlerRequest::Write { id, data_b64 } => match B64.decode(data_b64.as_bytes()) {

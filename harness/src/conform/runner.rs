@@ -534,8 +534,8 @@ fn new_handler(
     }
     HandlerRequest::NewHandler {
         client: context.client.clone(),
-        config,
-        ini,
+        config: Value::Object(config),
+        ini: Value::Object(ini),
         clock,
     }
 }
@@ -592,7 +592,7 @@ fn handler_request(op: &StepOp) -> HandlerRequest {
         },
         StepOp::Destroy { id } => HandlerRequest::Destroy { id: id.clone() },
         StepOp::Gc { max_lifetime } => HandlerRequest::Gc {
-            max_lifetime: *max_lifetime,
+            max_lifetime: Value::from(*max_lifetime),
         },
         StepOp::GarbageCollect => HandlerRequest::GarbageCollect,
         other => unreachable!("{} is played by the runner itself", other.name()),

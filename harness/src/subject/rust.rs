@@ -1,15 +1,15 @@
 //! The `rust` subject: the reference handler (dynamo-session) in process, through its compat layer, which gives
-//! the PHP SDK's observable outcomes (return values, warnings, exceptions) for the same protocol the PHP worker
-//! speaks. Requests travel as the same JSON lines, so both subjects are driven identically.
+//! the PHP SDK's observable outcomes (return values, warnings, exceptions) for the same protocol requests the
+//! PHP worker answers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use dynamo_session::clock::Clock;
+use dynamo_session::clock::SystemClock;
 use dynamo_session::compat::CompatSession;
 
 use super::{HandlerDriver, Level, Subject};
-use crate::protocol::{ClockSpec, HandlerRequest, HandlerResponse};
+use crate::protocol::{HandlerRequest, HandlerResponse};
 
 pub struct RustSubject;
 
@@ -37,51 +37,19 @@ impl Subject for RustSubject {
     }
 
     async fn driver(&self) -> anyhow::Result<Box<dyn HandlerDriver>> {
-        let clock = Arc::new(SwitchableClock::default());
         Ok(Box::new(RustDriver {
-            session: CompatSession::new(clock.clone()),
-            clock,
+            session: CompatSession::new(Arc::new(SystemClock)),
         }))
-    }
-}
-
-/// The case's clock, switched by `new_handler`'s `clock` and by `set_clock` (docs/seams.md).
-#[derive(Debug, Default)]
-struct SwitchableClock {
-    spec: Mutex<ClockSpec>,
-}
-
-impl SwitchableClock {
-    fn set(&self, spec: ClockSpec) {
-        *self.spec.lock().unwrap_or_else(|p| p.into_inner()) = spec;
-    }
-}
-
-impl Clock for SwitchableClock {
-    fn now_unix(&self) -> i64 {
-        let spec = *self.spec.lock().unwrap_or_else(|p| p.into_inner());
-        spec.now_at(dynamo_session::clock::SystemClock.now_unix())
     }
 }
 
 struct RustDriver {
     session: CompatSession,
-    clock: Arc<SwitchableClock>,
 }
 
 #[async_trait]
 impl HandlerDriver for RustDriver {
     async fn call(&mut self, request: &HandlerRequest) -> anyhow::Result<HandlerResponse> {
-        match request {
-            HandlerRequest::SetClock { clock } => {
-                self.clock.set(*clock);
-                return Ok(HandlerResponse::bool(true, Vec::new()));
-            }
-            HandlerRequest::NewHandler { clock, .. } => self.clock.set(*clock),
-            _ => {}
-        }
-        let line = serde_json::to_string(request)?;
-        let reply = self.session.handle_json(&line).await;
-        Ok(serde_json::from_str(&reply)?)
+        Ok(self.session.handle(request.clone()).await)
     }
 }
