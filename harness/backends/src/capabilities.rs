@@ -22,55 +22,78 @@ pub struct Capabilities {
     pub binary_via_attribute_updates: bool,
     /// A TTL process deletes expired items by itself (false for every local backend).
     pub deletes_expired_items: bool,
+    /// Keys DynamoDB refuses (empty, or over 2048 bytes) are refused with ValidationException (moto stores
+    /// them).
+    pub validates_keys: bool,
+    /// A ScanFilter comparing a Number with an item whose attribute is a String skips that item, as DynamoDB
+    /// does (moto answers HTTP 500).
+    pub scan_filter_skips_mismatched_types: bool,
 }
 
 impl Capabilities {
-    /// One line per capability, for terminal output.
-    pub fn describe(&self) -> Vec<String> {
-        let yes_no = |flag: bool| if flag { "yes" } else { "no" };
-        vec![
-            format!(
-                "ttl_api: {}{}",
-                yes_no(self.ttl_api),
-                if self.ttl_api {
-                    ""
-                } else {
-                    " (UpdateTimeToLive is an unknown operation here)"
-                }
+    /// Each capability by name, with what its absence means.
+    fn entries(&self) -> [(&'static str, bool, &'static str); 5] {
+        [
+            (
+                "ttl_api",
+                self.ttl_api,
+                "UpdateTimeToLive is an unknown operation here",
             ),
-            format!(
-                "binary_via_attribute_updates: {}{}",
-                yes_no(self.binary_via_attribute_updates),
-                if self.binary_via_attribute_updates {
-                    ""
-                } else {
-                    " (B values written through AttributeUpdates do not read back byte-exact)"
-                }
+            (
+                "binary_via_attribute_updates",
+                self.binary_via_attribute_updates,
+                "B values written through AttributeUpdates do not read back byte-exact",
             ),
-            format!(
-                "deletes_expired_items: {}{}",
-                yes_no(self.deletes_expired_items),
-                if self.deletes_expired_items {
-                    ""
-                } else {
-                    " (no TTL process; scenarios sweep expired items themselves)"
-                }
+            (
+                "deletes_expired_items",
+                self.deletes_expired_items,
+                "no TTL process; scenarios sweep expired items themselves",
+            ),
+            (
+                "validates_keys",
+                self.validates_keys,
+                "empty keys and keys over 2048 bytes are stored instead of refused",
+            ),
+            (
+                "scan_filter_skips_mismatched_types",
+                self.scan_filter_skips_mismatched_types,
+                "a ScanFilter on a String attribute compared with a Number fails the Scan",
             ),
         ]
+    }
+
+    /// Whether the backend has the capability of this name; `None` for a name no capability has.
+    pub fn has(&self, name: &str) -> Option<bool> {
+        self.entries()
+            .iter()
+            .find(|(entry, _, _)| *entry == name)
+            .map(|(_, flag, _)| *flag)
+    }
+
+    /// One line per capability, for terminal output.
+    pub fn describe(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .map(|(name, flag, without)| match flag {
+                true => format!("{name}: yes"),
+                false => format!("{name}: no ({without})"),
+            })
+            .collect()
     }
 }
 
 impl fmt::Display for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "ttl_api={} binary_via_attribute_updates={} deletes_expired_items={}",
-            self.ttl_api, self.binary_via_attribute_updates, self.deletes_expired_items
-        )
+        let parts: Vec<String> = self
+            .entries()
+            .iter()
+            .map(|(name, flag, _)| format!("{name}={flag}"))
+            .collect();
+        f.write_str(&parts.join(" "))
     }
 }
 
-/// Measures `ttl_api` and `binary_via_attribute_updates` on a scratch table that is deleted afterwards.
+/// Measures every capability but `deletes_expired_items` on a scratch table that is deleted afterwards.
 /// `deletes_expired_items` cannot be measured quickly (AWS's TTL sweep takes up to days), so the caller says.
 pub async fn measure_capabilities(
     client: &Client,
@@ -83,10 +106,15 @@ pub async fn measure_capabilities(
         let ttl_api = probe_ttl_api(client, &spec).await?;
         let binary_via_attribute_updates =
             probe_binary_via_attribute_updates(client, &spec).await?;
+        let validates_keys = probe_validates_keys(client, &spec).await?;
+        let scan_filter_skips_mismatched_types =
+            probe_scan_filter_mismatched_types(client, &spec).await?;
         Ok(Capabilities {
             ttl_api,
             binary_via_attribute_updates,
             deletes_expired_items,
+            validates_keys,
+            scan_filter_skips_mismatched_types,
         })
     }
     .await;
@@ -162,4 +190,55 @@ async fn probe_binary_via_attribute_updates(
         .map_err(|err| BackendError::dynamo("GetItem (capability probe)", err))?;
     let read_back = item.item().and_then(|item| item.get("data"));
     Ok(matches!(read_back, Some(AttributeValue::B(blob)) if blob.as_ref() == written.as_slice()))
+}
+
+/// GetItem with an empty key and with a 2049-byte key: DynamoDB refuses both with ValidationException.
+async fn probe_validates_keys(client: &Client, spec: &TableSpec) -> Result<bool, BackendError> {
+    for key in [String::new(), "k".repeat(2049)] {
+        let refused = match client
+            .get_item()
+            .table_name(&spec.name)
+            .key(&spec.hash_key, AttributeValue::S(key))
+            .send()
+            .await
+        {
+            Ok(_) => false,
+            Err(err) if err.code() == Some("ValidationException") => true,
+            Err(err) => return Err(BackendError::dynamo("GetItem (capability probe)", err)),
+        };
+        if !refused {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The garbage collector's filter (`expires LT <number>`) over an item whose `expires` is a String.
+async fn probe_scan_filter_mismatched_types(
+    client: &Client,
+    spec: &TableSpec,
+) -> Result<bool, BackendError> {
+    client
+        .put_item()
+        .table_name(&spec.name)
+        .item(
+            &spec.hash_key,
+            AttributeValue::S("mixed-types-probe".into()),
+        )
+        .item(&spec.ttl_attribute, AttributeValue::S("5".into()))
+        .send()
+        .await
+        .map_err(|err| BackendError::dynamo("PutItem (capability probe)", err))?;
+    let filter = aws_sdk_dynamodb::types::Condition::builder()
+        .comparison_operator(aws_sdk_dynamodb::types::ComparisonOperator::Lt)
+        .attribute_value_list(AttributeValue::N("10".into()))
+        .build()
+        .expect("the comparison operator is set");
+    Ok(client
+        .scan()
+        .table_name(&spec.name)
+        .scan_filter(&spec.ttl_attribute, filter)
+        .send()
+        .await
+        .is_ok())
 }

@@ -96,6 +96,8 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
             ttl_api: true,
             binary_via_attribute_updates: true,
             deletes_expired_items: true,
+            validates_keys: true,
+            scan_filter_skips_mismatched_types: true,
         },
     };
     Ok(Box::new(EndpointBackend {

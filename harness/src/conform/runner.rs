@@ -179,12 +179,7 @@ fn missing_capabilities(case: &Case, capabilities: &Capabilities) -> Vec<String>
     case.given
         .requires
         .iter()
-        .filter(|name| match name.as_str() {
-            "ttl_api" => !capabilities.ttl_api,
-            "binary_via_attribute_updates" => !capabilities.binary_via_attribute_updates,
-            "deletes_expired_items" => !capabilities.deletes_expired_items,
-            _ => false,
-        })
+        .filter(|name| capabilities.has(name) == Some(false))
         .cloned()
         .collect()
 }

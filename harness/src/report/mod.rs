@@ -68,3 +68,74 @@ fn file_safe(text: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conform::result::{Blame, Status};
+
+    fn result(id: &str, subject: &str, status: Status) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            group: "B".to_owned(),
+            title: format!("case {id}"),
+            subject: subject.to_owned(),
+            backend: "dynalite".to_owned(),
+            status,
+            reason: None,
+            diff: None,
+            blame: None,
+            deviation: None,
+            hazards: Vec::new(),
+            duration_ms: 12,
+            trace: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// A small matrix with one of everything a report shows.
+    fn sample() -> Vec<CaseResult> {
+        let mut failed = result("C11", "php", Status::Fail);
+        failed.reason = Some("step 1:read: return value: expected \"x\", got \"\"".to_owned());
+        failed.diff = Some(failed.reason.clone().unwrap());
+        failed.blame = Some(Blame::Handler);
+        let mut backend = result("C26", "rust", Status::Fail);
+        backend.reason = Some(
+            "backend moto lacks binary_via_attribute_updates (the case depends on it): table differs"
+                .to_owned(),
+        );
+        backend.blame = Some(Blame::Backend);
+        let mut skipped = result("C77", "rust", Status::Skip);
+        skipped.reason =
+            Some("rust drives the handler in process; HTTP cases run on rust-http".to_owned());
+        let mut hazard = result("C53", "rust", Status::Pass);
+        hazard.hazards = vec!["lost-update".to_owned()];
+        let mut deviation = result("C66", "rust", Status::Pass);
+        deviation.deviation = Some("refuses non-UTF-8 data before sending".to_owned());
+        vec![
+            result("C10", "rust", Status::Pass),
+            result("C10", "php", Status::Pass),
+            result("C11", "rust", Status::Pass),
+            failed,
+            backend,
+            skipped,
+            hazard,
+            deviation,
+        ]
+    }
+
+    #[test]
+    fn terminal_report() {
+        insta::assert_snapshot!(terminal::render(&sample(), false));
+    }
+
+    #[test]
+    fn markdown_summary() {
+        insta::assert_snapshot!(summary_markdown(&sample()));
+    }
+
+    #[test]
+    fn junit() {
+        insta::assert_snapshot!(junit_xml(&sample()));
+    }
+}

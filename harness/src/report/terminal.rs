@@ -128,8 +128,12 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
                         .unwrap_or("")
                 )
             );
-            if let (Some(Blame::Backend), Some(reason)) = (result.blame, &result.reason) {
-                let _ = writeln!(out, "    attributed to the backend: {reason}");
+            match result.blame {
+                Some(Blame::Backend) => {
+                    out.push_str("    (attributed to the backend, not to the handler)\n")
+                }
+                Some(Blame::Harness) => out.push_str("    (the harness could not run the case)\n"),
+                _ => {}
             }
         }
     }
