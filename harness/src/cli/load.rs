@@ -192,41 +192,46 @@ async fn run(
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
     bar.enable_steady_tick(Duration::from_millis(200));
+    // Without a terminal (CI logs) indicatif shows nothing; print plain lines instead, a sample every 5 s.
+    let say = {
+        let bar = bar.clone();
+        move |line: &str| match bar.is_hidden() {
+            true => eprintln!("{line}"),
+            false => bar.println(line),
+        }
+    };
     let on_event = {
         let bar = bar.clone();
+        let say = say.clone();
         move |event: Event<'_>| match event {
-            Event::Phase(phase) => bar.println(phase),
-            Event::Tick(tick) => bar.set_message(format!(
-                "{} [{:>3}s/{}s] {:>8.1} req/s  {} requests, {} errors{}",
-                tick.label,
-                tick.elapsed.as_secs(),
-                tick.bound.as_secs(),
-                tick.recent_rps,
-                tick.requests,
-                tick.failures,
-                tick.calls_per_request
-                    .map_or_else(String::new, |c| format!(", {c:.2} DynamoDB calls/request"))
-            )),
-            Event::Done(record) => bar.println(format!(
+            Event::Phase(phase) => say(phase),
+            Event::Tick(tick) => {
+                let line = format!(
+                    "{} [{:>3}s/{}s] {:>8.1} req/s  {} requests, {} errors{}",
+                    tick.label,
+                    tick.elapsed.as_secs(),
+                    tick.planned.as_secs(),
+                    tick.recent_rps,
+                    tick.requests,
+                    tick.failures,
+                    tick.calls_per_request
+                        .map_or_else(String::new, |c| format!(", {c:.2} DynamoDB calls/request"))
+                );
+                match bar.is_hidden() {
+                    true if tick.elapsed.as_secs() % 5 == 0 => say(&format!("  {line}")),
+                    true => {}
+                    false => bar.set_message(line),
+                }
+            }
+            Event::Done(record) => say(&format!(
                 "  {} with {} users: {}",
                 record.series(),
                 record.users,
-                match (record.requests_per_s, &record.reason) {
-                    (Some(rps), _) => format!(
-                        "{rps:.1} req/s{}",
-                        record
-                            .ceiling_fraction
-                            .map_or_else(String::new, |f| format!(", {:.0}% of the backend's ceiling", f * 100.0))
-                    ),
-                    (None, Some(reason)) => format!("{:?}: {reason}", record.status).to_lowercase(),
-                    (None, None) => format!("{:?}", record.status).to_lowercase(),
-                }
+                outcome_line(record)
             )),
         }
     };
-    let progress_bar = bar.clone();
-    let progress: dynamo_backends::Progress =
-        Arc::new(move |line: &str| progress_bar.println(format!("  {line}")));
+    let progress: dynamo_backends::Progress = Arc::new(move |line: &str| say(&format!("  {line}")));
     let report = load::run(&request, progress, &on_event).await?;
     bar.finish_and_clear();
     report::write_folder(&report_dir, &report)?;
@@ -236,6 +241,29 @@ async fn run(
         true => ExitCode::SUCCESS,
         false => ExitCode::from(1),
     })
+}
+
+/// One line on how a point went, for the progress output.
+fn outcome_line(record: &load::RunRecord) -> String {
+    match (record.requests_per_s, &record.reason) {
+        (Some(rps), _) => {
+            let share = record.ceiling_fraction.map_or_else(String::new, |f| {
+                format!(", {:.0}% of the backend's ceiling", f * 100.0)
+            });
+            format!("{rps:.1} req/s{share}")
+        }
+        (None, reason) => {
+            let status = match record.status {
+                load::RunStatus::Ran => "ran",
+                load::RunStatus::Skipped => "skipped",
+                load::RunStatus::Failed => "failed",
+            };
+            format!(
+                "{status}: {}",
+                reason.as_deref().unwrap_or("no reason given")
+            )
+        }
+    }
 }
 
 fn check_subject(subject: &str, common: &CommonArgs) -> anyhow::Result<()> {
@@ -260,4 +288,78 @@ fn check_subject(subject: &str, common: &CommonArgs) -> anyhow::Result<()> {
         "`{subject}` is not an HTTP subject; load runs against:\n{}",
         known.join("\n")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn load_and_compare_parse() {
+        let cli = Cli::try_parse_from([
+            "dynamo-harness",
+            "load",
+            "--subject",
+            "rust-http",
+            "--profile",
+            "browse",
+            "--duration",
+            "20",
+            "--locking",
+            "both",
+        ])
+        .unwrap();
+        let Command::Load(args) = cli.command else {
+            panic!("not load")
+        };
+        assert_eq!(args.subject, "rust-http");
+        assert_eq!(args.common.duration, Some(20));
+        assert_eq!(args.common.locking, Some(super::LockingMode::Both));
+
+        let cli = Cli::try_parse_from([
+            "dynamo-harness",
+            "compare",
+            "--subjects",
+            "rust-http,php-http",
+            "--profile",
+            "hot-session",
+            "--users",
+            "1,2,4,8",
+        ])
+        .unwrap();
+        let Command::Compare(args) = cli.command else {
+            panic!("not compare")
+        };
+        assert_eq!(args.subjects, ["rust-http", "php-http"]);
+        assert_eq!(args.users, [1, 2, 4, 8]);
+    }
+
+    #[test]
+    fn non_http_subjects_are_refused_with_the_list() {
+        let cli = Cli::try_parse_from([
+            "dynamo-harness",
+            "load",
+            "--subject",
+            "rust",
+            "--profile",
+            "browse",
+        ])
+        .unwrap();
+        let Command::Load(args) = cli.command else {
+            panic!("not load")
+        };
+        let error = super::check_subject("rust", &args.common)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("rust-http") && error.contains("url"),
+            "{error}"
+        );
+        assert!(
+            super::check_subject("url", &args.common).is_err(),
+            "url needs --url"
+        );
+    }
 }

@@ -37,21 +37,60 @@ impl Ceiling {
     }
 }
 
-/// Runs `spec.concurrency` workers, each repeating GetItem then UpdateItem on a key of its own, for
-/// `spec.duration_s` seconds or `spec.max_pairs` pairs in all, whichever comes first. The items are deleted
-/// afterwards.
+/// Runs `spec.concurrency` workers, each repeating GetItem then UpdateItem on a key of its own: untimed for
+/// `spec.warmup_s`, then timed for `spec.duration_s` seconds or `spec.max_pairs` pairs in all, whichever comes
+/// first. The items are deleted afterwards.
 pub async fn measure(client: &Client, table: &str, spec: &CeilingSpec) -> anyhow::Result<Ceiling> {
-    // One untimed pair per worker first: connection set-up and the SDK's first-call costs are not the
-    // backend's throughput.
+    // One pair per worker first, checked: a table or credential problem shows here as an error, not as a
+    // ceiling of zero.
     for worker in 0..spec.concurrency {
         pair(client, table, &key(worker))
             .await
             .with_context(|| format!("warming up the ceiling measurement on table {table}"))?;
     }
+    if spec.warmup_s > 0.0 {
+        window(client, table, spec, Duration::from_secs_f64(spec.warmup_s)).await?;
+    }
+    let (pairs, errors, elapsed_s) = window(
+        client,
+        table,
+        spec,
+        Duration::from_secs_f64(spec.duration_s),
+    )
+    .await?;
+    for worker in 0..spec.concurrency {
+        // Best effort: a leftover item only costs a row in the table.
+        let _ = client
+            .delete_item()
+            .table_name(table)
+            .key("id", AttributeValue::S(key(worker)))
+            .send()
+            .await;
+    }
+    Ok(Ceiling {
+        pairs,
+        errors,
+        elapsed_s,
+        concurrency: spec.concurrency,
+        pairs_per_s: if elapsed_s > 0.0 {
+            pairs as f64 / elapsed_s
+        } else {
+            0.0
+        },
+    })
+}
+
+/// One timed window: `(good pairs, failed pairs, seconds)`.
+async fn window(
+    client: &Client,
+    table: &str,
+    spec: &CeilingSpec,
+    length: Duration,
+) -> anyhow::Result<(u64, u64, f64)> {
     let pairs = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs_f64(spec.duration_s);
+    let deadline = started + length;
     let mut workers = Vec::with_capacity(spec.concurrency);
     for worker in 0..spec.concurrency {
         let client = client.clone();
@@ -77,28 +116,12 @@ pub async fn measure(client: &Client, table: &str, spec: &CeilingSpec) -> anyhow
         worker.await.context("a ceiling worker panicked")?;
     }
     let elapsed_s = started.elapsed().as_secs_f64();
-    for worker in 0..spec.concurrency {
-        // Best effort: a leftover item only costs a row in the table.
-        let _ = client
-            .delete_item()
-            .table_name(table)
-            .key("id", AttributeValue::S(key(worker)))
-            .send()
-            .await;
-    }
     let errors = errors.load(Ordering::Relaxed);
-    let pairs = pairs.load(Ordering::Relaxed).saturating_sub(errors);
-    Ok(Ceiling {
-        pairs,
+    Ok((
+        pairs.load(Ordering::Relaxed).saturating_sub(errors),
         errors,
         elapsed_s,
-        concurrency: spec.concurrency,
-        pairs_per_s: if elapsed_s > 0.0 {
-            pairs as f64 / elapsed_s
-        } else {
-            0.0
-        },
-    })
+    ))
 }
 
 fn key(worker: usize) -> String {

@@ -18,8 +18,7 @@ impl ThreadCpu {
     /// Adds the calling thread's CPU time so far; call it last thing on the thread.
     pub fn add_current_thread(&self) {
         if let Some(used) = current_thread_cpu() {
-            self.0
-                .fetch_add(used.as_micros() as u64, Ordering::Relaxed);
+            self.0.fetch_add(used.as_micros() as u64, Ordering::Relaxed);
         }
     }
 
@@ -114,5 +113,36 @@ mod tests {
         }
         let share = CpuShare::of(Duration::from_secs(1), Duration::from_secs(2));
         assert!(share.share > 0.0 && share.share <= 0.5);
+    }
+
+    /// The attack relies on this: a runtime's worker threads have run `on_thread_stop` by the time
+    /// `shutdown_timeout` returns, so their CPU is in the total.
+    #[test]
+    fn runtime_workers_report_their_cpu_before_shutdown_returns() {
+        if current_thread_cpu().is_none() {
+            return;
+        }
+        let total = ThreadCpu::default();
+        let on_stop = total.clone();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .on_thread_stop(move || on_stop.add_current_thread())
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            tokio::spawn(async {
+                while current_thread_cpu().unwrap() < Duration::from_millis(30) {
+                    std::hint::black_box((0..1000).sum::<u64>());
+                }
+            })
+            .await
+            .unwrap();
+        });
+        runtime.shutdown_timeout(Duration::from_secs(10));
+        assert!(
+            total.total() >= Duration::from_millis(30),
+            "{:?}",
+            total.total()
+        );
     }
 }

@@ -63,7 +63,10 @@ impl WireTally {
     }
 
     pub fn conditional_check_failed(&self) -> u64 {
-        self.by_op.values().map(|t| t.conditional_check_failed).sum()
+        self.by_op
+            .values()
+            .map(|t| t.conditional_check_failed)
+            .sum()
     }
 }
 
@@ -174,23 +177,26 @@ impl GooseSummary {
 }
 
 /// The time goose held every user running: from the start of its Maintaining step to the next step. Goose
-/// resets its metrics when that step starts, so the requests it reports were made in this window. Falls back
-/// to goose's whole-second duration when the history has no such step (an iterations-bounded run).
+/// resets its metrics when that step starts, so the requests it reports were made in this window. A run bounded
+/// by iterations is never reset and may have no such step: then the whole run, first step to last. Goose's own
+/// whole-second duration is the last resort.
 fn maintain_window_s(metrics: &GooseMetrics) -> f64 {
     use goose::test_plan::TestPlanStepAction;
     let history = &metrics.history;
-    let start = history
+    let seconds = |from: usize, to: usize| {
+        let millis = (history[to].timestamp - history[from].timestamp).num_milliseconds();
+        (millis > 0).then(|| millis as f64 / 1000.0)
+    };
+    let maintain = history
         .iter()
-        .position(|step| matches!(step.action, TestPlanStepAction::Maintaining));
-    if let Some(at) = start
-        && let Some(next) = history.get(at + 1)
-    {
-        let millis = (next.timestamp - history[at].timestamp).num_milliseconds();
-        if millis > 0 {
-            return millis as f64 / 1000.0;
-        }
-    }
-    metrics.duration as f64
+        .position(|step| matches!(step.action, TestPlanStepAction::Maintaining))
+        .filter(|at| at + 1 < history.len());
+    let window = match maintain {
+        Some(at) => seconds(at, at + 1),
+        None if history.len() > 1 => seconds(0, history.len() - 1),
+        None => None,
+    };
+    window.unwrap_or(metrics.duration as f64)
 }
 
 /// Timing data summed over request names, kept as goose keeps it (log-linear buckets) so goose's own
@@ -285,7 +291,12 @@ mod tests {
         let mut tally = WireTally::default();
         tally.absorb(&[
             record("GetItem", 200, None, Value::Null),
-            record("UpdateItem", 400, Some(CONDITIONAL_CHECK_FAILED), Value::Null),
+            record(
+                "UpdateItem",
+                400,
+                Some(CONDITIONAL_CHECK_FAILED),
+                Value::Null,
+            ),
             record("UpdateItem", 200, None, Value::Null),
             record(
                 "BatchWriteItem",

@@ -22,7 +22,9 @@ const COLOURS: [&str; 6] = [
 
 /// A plot shows a trend only when some series has more than one user count.
 pub fn worth_plotting(report: &LoadReport) -> bool {
-    series(report, |_| Some(0.0)).values().any(|points| points.len() > 1)
+    series(report, |_| Some(0.0))
+        .values()
+        .any(|points| points.len() > 1)
 }
 
 /// Points `(users, value)` of each series, from the runs that ran.
@@ -79,7 +81,7 @@ pub fn svg(report: &LoadReport) -> String {
     let ceilings: Vec<f64> = report
         .runs
         .iter()
-        .filter_map(|r| r.ceiling.as_ref().map(|c| c.pairs_per_s))
+        .filter_map(|r| r.ceiling_pairs_per_s)
         .collect();
     let reference = (!ceilings.is_empty()).then(|| {
         (
@@ -96,7 +98,15 @@ pub fn svg(report: &LoadReport) -> String {
         reference,
         &colour,
     );
-    panel(&mut svg, PANEL_W, "p99 latency (ms)", &p99, &users, None, &colour);
+    panel(
+        &mut svg,
+        PANEL_W,
+        "p99 latency (ms)",
+        &p99,
+        &users,
+        None,
+        &colour,
+    );
     let mut x = MARGIN_L;
     let y = PANEL_H + 20.0;
     // Subjects that did not run still get a legend entry, so the plot says they were asked for.
@@ -120,7 +130,11 @@ pub fn svg(report: &LoadReport) -> String {
     }
     for name in &skipped {
         let text = format!("{name}: did not run (see summary.md)");
-        let _ = writeln!(svg, "<text x=\"{x}\" y=\"{y}\" fill=\"#888\">{}</text>", escape(&text));
+        let _ = writeln!(
+            svg,
+            "<text x=\"{x}\" y=\"{y}\" fill=\"#888\">{}</text>",
+            escape(&text)
+        );
         x += 20.0 + 7.0 * text.chars().count() as f64;
     }
     svg.push_str("</svg>\n");

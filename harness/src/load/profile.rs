@@ -131,6 +131,8 @@ impl LockingMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CeilingSpec {
+    /// Untimed pairs first: a freshly started dynalite (node) runs at half speed until its JIT has warmed up.
+    pub warmup_s: f64,
     pub duration_s: f64,
     pub concurrency: usize,
     /// Hard bound on the number of pairs, whatever the time.
@@ -140,6 +142,7 @@ pub struct CeilingSpec {
 impl Default for CeilingSpec {
     fn default() -> Self {
         CeilingSpec {
+            warmup_s: 2.0,
             duration_s: 3.0,
             concurrency: 8,
             max_pairs: 1_000_000,
@@ -179,11 +182,6 @@ pub enum ProfileError {
 }
 
 impl Profile {
-    /// Total time the run may take: ramp-up plus the full-load duration. The harness stops the run past it.
-    pub fn time_bound(&self) -> Duration {
-        Duration::from_secs(self.duration_s) + self.ramp_up(self.users)
-    }
-
     /// How long starting `users` takes at the profile's hatch rate.
     pub fn ramp_up(&self, users: usize) -> Duration {
         let rate = self.hatch_rate_for(users);
@@ -195,7 +193,7 @@ impl Profile {
         self.hatch_rate.unwrap_or(users.max(1) as f64)
     }
 
-    /// Whether any scenario shares one session among its users.
+    /// Whether any scenario is of this kind.
     pub fn has(&self, kind: ScenarioKind) -> bool {
         self.scenarios.iter().any(|s| s.kind == kind)
     }
@@ -228,8 +226,16 @@ impl Profile {
         if self.scenarios.is_empty() {
             return Err("a profile needs at least one scenario".to_owned());
         }
-        if self.ceiling.concurrency == 0 || self.ceiling.duration_s <= 0.0 {
-            return Err("ceiling needs a positive duration_s and concurrency".to_owned());
+        let ceiling = &self.ceiling;
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if ceiling.concurrency == 0
+            || !positive(ceiling.duration_s)
+            || !(positive(ceiling.warmup_s) || ceiling.warmup_s == 0.0)
+        {
+            return Err(
+                "ceiling needs a positive duration_s and concurrency, and warmup_s of 0 or more"
+                    .to_owned(),
+            );
         }
         for spec in &self.scenarios {
             let kind = spec.kind.as_str();

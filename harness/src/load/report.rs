@@ -98,11 +98,17 @@ fn status(record: &RunRecord, notes: &mut Vec<String>) -> String {
     }
 }
 
+/// A ceiling that moved more than this between before and after a point marks its ratio uncertain.
+const UNSTEADY: f64 = 0.25;
+
 fn notes_text(notes: &[String]) -> String {
     notes
         .iter()
         .enumerate()
-        .map(|(i, n)| format!("[{}] {n}\n", i + 1))
+        .map(|(i, n)| match n.starts_with('*') {
+            true => format!("{n}\n"),
+            false => format!("[{}] {n}\n", i + 1),
+        })
         .collect()
 }
 
@@ -122,11 +128,17 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
                 r.series(),
                 r.users.to_string(),
                 num(r.requests_per_s, 1),
-                num(r.ceiling.as_ref().map(|c| c.pairs_per_s), 0),
-                percent(r.ceiling_fraction),
+                num(r.ceiling_pairs_per_s, 0),
+                match r.ceiling_drift().is_some_and(|d| d > UNSTEADY) {
+                    true => format!("{}*", percent(r.ceiling_fraction)),
+                    false => percent(r.ceiling_fraction),
+                },
                 num(goose.map(|g| g.latency.p50_ms), 1),
                 num(goose.map(|g| g.latency.p99_ms), 1),
-                num(goose.and_then(|g| g.latency_co.as_ref()).map(|l| l.p99_ms), 1),
+                num(
+                    goose.and_then(|g| g.latency_co.as_ref()).map(|l| l.p99_ms),
+                    1,
+                ),
                 match r.status {
                     RunStatus::Ran => format!("{}/{}", r.failures_total, r.requests_total),
                     _ => "–".to_owned(),
@@ -141,6 +153,17 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
             ]
         })
         .collect();
+    if report
+        .runs
+        .iter()
+        .any(|r| r.ceiling_drift().is_some_and(|d| d > UNSTEADY))
+    {
+        notes.push(format!(
+            "* the backend ceiling moved by more than {:.0}% between before and after the point (other load \
+             on the machine?): that ratio is uncertain",
+            UNSTEADY * 100.0
+        ));
+    }
     let table = Table {
         headers: headers(&[
             "subject",
@@ -164,18 +187,22 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
 }
 
 fn ceiling_line(report: &LoadReport) -> String {
-    let ceilings: Vec<&Ceiling> = report.runs.iter().filter_map(|r| r.ceiling.as_ref()).collect();
+    let ceilings: Vec<&Ceiling> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.ceiling.iter().chain(r.ceiling_after.iter()))
+        .collect();
     let spec = &report.profile.ceiling;
     match (ceilings.is_empty(), &report.ceiling_note) {
         (false, _) => {
-            let low = ceilings.iter().map(|c| c.pairs_per_s).fold(f64::INFINITY, f64::min);
+            let low = ceilings
+                .iter()
+                .map(|c| c.pairs_per_s)
+                .fold(f64::INFINITY, f64::min);
             let high = ceilings.iter().map(|c| c.pairs_per_s).fold(0.0, f64::max);
-            let range = match high - low < 0.5 {
-                true => format!("{low:.0}"),
-                false => format!("{low:.0} to {high:.0}"),
-            };
             format!(
-                "backend ceiling, measured before each point: {range} GetItem+UpdateItem pairs/s ({} at a time for {} s)",
+                "backend ceiling, measured before and after each point: {low:.0} to {high:.0} GetItem+UpdateItem \
+                 pairs/s ({} at a time for {} s); each point is compared with its own mean",
                 spec.concurrency, spec.duration_s
             )
         }
@@ -216,10 +243,10 @@ pub fn markdown(report: &LoadReport) -> String {
         md,
         "- {} s of full load per point; hatch rate {}; machine: {} cores",
         report.duration_s,
-        report
-            .profile
-            .hatch_rate
-            .map_or_else(|| "all users within a second".to_owned(), |r| format!("{r} users/s")),
+        report.profile.hatch_rate.map_or_else(
+            || "all users within a second".to_owned(),
+            |r| format!("{r} users/s")
+        ),
         report.cores
     );
     md.push_str(
@@ -363,6 +390,48 @@ pub fn markdown(report: &LoadReport) -> String {
         );
     }
 
+    let bracketed: Vec<&RunRecord> = ran
+        .iter()
+        .copied()
+        .filter(|r| r.ceiling.is_some())
+        .collect();
+    if !bracketed.is_empty() {
+        md.push_str(
+            "\n## Backend ceiling around each point\n\nGetItem+UpdateItem pairs/s straight from \
+             aws-sdk-dynamodb, just before and just after the users ran; the bound is what the backend could \
+             serve at this subject's calls per request (mean ceiling × 2 calls ÷ calls/req).\n\n",
+        );
+        let rows = bracketed
+            .iter()
+            .map(|r| {
+                vec![
+                    r.series(),
+                    r.users.to_string(),
+                    num(r.ceiling.as_ref().map(|c| c.pairs_per_s), 0),
+                    num(r.ceiling_after.as_ref().map(|c| c.pairs_per_s), 0),
+                    num(r.bound_requests_per_s, 1),
+                    num(r.requests_per_s, 1),
+                    percent(r.ceiling_fraction),
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&[
+                    "subject",
+                    "users",
+                    "before",
+                    "after",
+                    "bound req/s",
+                    "req/s",
+                    "of ceiling",
+                ]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
     if !ran.is_empty() {
         md.push_str("\n## Load generator\n\n");
         let rows = ran
@@ -380,10 +449,9 @@ pub fn markdown(report: &LoadReport) -> String {
                     num(r.generator_cpu.as_ref().map(|c| c.wall_s), 1),
                     cpu(r.generator_cpu.as_ref()),
                     cpu(r.harness_cpu.as_ref()),
-                    r.html_report.clone().map_or_else(
-                        || "–".to_owned(),
-                        |name| format!("[{name}]({name})"),
-                    ),
+                    r.html_report
+                        .clone()
+                        .map_or_else(|| "–".to_owned(), |name| format!("[{name}]({name})")),
                 ]
             })
             .collect();
@@ -415,6 +483,16 @@ pub fn problems(report: &LoadReport) -> Vec<String> {
                 r.series(),
                 r.users,
                 first_line(r.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        if r.status == RunStatus::Ran
+            && r.requests_total > 0
+            && r.failures_total == r.requests_total
+        {
+            problems.push(format!(
+                "{} with {} users: every request failed",
+                r.series(),
+                r.users
             ));
         }
         if r.locking

@@ -15,7 +15,7 @@ use super::attack::{self, AttackPlan};
 use super::ceiling::{self, Ceiling};
 use super::cpu::{self, CpuShare};
 use super::metrics::{GooseSummary, WireTally};
-use super::profile::{Profile, ScenarioKind};
+use super::profile::{CeilingSpec, Profile, ScenarioKind};
 use super::setup;
 use super::transactions::Shared;
 use crate::conform::plan::{APP_TABLE, backdrop_of};
@@ -83,8 +83,12 @@ pub struct RunRecord {
     pub calls_per_request_by_op: BTreeMap<String, f64>,
     /// ConditionalCheckFailed answers (lock attempts that found the lock taken) per request.
     pub ccf_per_request: Option<f64>,
-    /// The backend's raw ceiling, measured right before this point's users started.
+    /// The backend's raw ceiling, measured right before this point's users started...
     pub ceiling: Option<Ceiling>,
+    /// ...and right after they stopped.
+    pub ceiling_after: Option<Ceiling>,
+    /// The mean of the two: the reference for this point.
+    pub ceiling_pairs_per_s: Option<f64>,
     /// What the backend could serve for this subject: ceiling calls/s ÷ calls per request.
     pub bound_requests_per_s: Option<f64>,
     /// `requests_per_s ÷ bound_requests_per_s`: the share of the backend's ceiling the subject reached.
@@ -148,7 +152,8 @@ pub enum Event<'a> {
 pub struct Tick {
     pub label: String,
     pub elapsed: Duration,
-    pub bound: Duration,
+    /// Ramp-up plus full load: when the users should stop.
+    pub planned: Duration,
     pub requests: u64,
     pub failures: u64,
     /// Requests per second since the previous tick.
@@ -177,7 +182,10 @@ pub async fn run(
     };
     let backend = match needs_backend {
         true => {
-            on_event(Event::Phase(&format!("backend {}: starting", request.backend)));
+            on_event(Event::Phase(&format!(
+                "backend {}: starting",
+                request.backend
+            )));
             let backend = dynamo_backends::start(&BackendOptions {
                 kind: request.backend,
                 endpoint: request.endpoint.clone(),
@@ -190,7 +198,8 @@ pub async fn run(
         }
         false => {
             report.ceiling_note = Some(
-                "no backend: the url subject's DynamoDB traffic does not pass through the harness".to_owned(),
+                "no backend: the url subject's DynamoDB traffic does not pass through the harness"
+                    .to_owned(),
             );
             None
         }
@@ -204,12 +213,24 @@ pub async fn run(
         table::ensure(&backdrop.client, APP_TABLE, "id").await?;
     }
 
-    'subjects: for name in &request.subjects {
-        for &locking in &request.locking {
-            if interrupted() {
-                break 'subjects;
-            }
-            let runs = run_subject(request, name, locking, backdrop.as_ref(), on_event).await;
+    for name in &request.subjects {
+        // A deployment's locking mode is its own business: the url subject runs once, labelled unlocked.
+        let variants = match name == URL_SUBJECT {
+            true => &[false][..],
+            false => &request.locking[..],
+        };
+        for &locking in variants {
+            let runs = match interrupted() {
+                true => skipped_points(
+                    request,
+                    name,
+                    locking,
+                    "interrupted",
+                    RunStatus::Skipped,
+                    on_event,
+                ),
+                false => run_subject(request, name, locking, backdrop.as_ref(), on_event).await,
+            };
             report.runs.extend(runs);
         }
     }
@@ -220,6 +241,26 @@ pub async fn run(
             .context("the backend did not stop within 10 s")??;
     }
     Ok(report)
+}
+
+/// A record for every user count of a subject that did not run, each reported as it is made.
+fn skipped_points(
+    request: &LoadRequest,
+    name: &str,
+    locking: bool,
+    reason: &str,
+    status: RunStatus,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<RunRecord> {
+    request
+        .users
+        .iter()
+        .map(|&users| {
+            let record = RunRecord::empty(name, locking, users, status, Some(reason.to_owned()));
+            on_event(Event::Done(&record));
+            record
+        })
+        .collect()
 }
 
 /// Whether the user asked to stop (Ctrl-C, which goose turns into its killswitch once it has run).
@@ -244,17 +285,11 @@ async fn run_subject(
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<RunRecord> {
     let lock_label = if locking { " (locking)" } else { "" };
-    on_event(Event::Phase(&format!("subject {name}{lock_label}: starting")));
-    let skip_all = |reason: String, status: RunStatus| -> Vec<RunRecord> {
-        request
-            .users
-            .iter()
-            .map(|&users| {
-                let record = RunRecord::empty(name, locking, users, status, Some(reason.clone()));
-                on_event(Event::Done(&record));
-                record
-            })
-            .collect()
+    on_event(Event::Phase(&format!(
+        "subject {name}{lock_label}: starting"
+    )));
+    let skip_all = |reason: String, status: RunStatus| {
+        skipped_points(request, name, locking, &reason, status, on_event)
     };
 
     if name == URL_SUBJECT {
@@ -276,7 +311,12 @@ async fn run_subject(
     };
     let proxy = match WireProxy::start(&backdrop.upstream_url).await {
         Ok(proxy) => proxy,
-        Err(error) => return skip_all(format!("starting the wire proxy: {error}"), RunStatus::Failed),
+        Err(error) => {
+            return skip_all(
+                format!("starting the wire proxy: {error}"),
+                RunStatus::Failed,
+            );
+        }
     };
     let env = SubjectEnv {
         dynamodb_endpoint: proxy.endpoint_url(),
@@ -361,6 +401,8 @@ async fn run_point(
     let profile = &request.profile;
     let label = point_label(target.name, target.locking, users);
     let http = setup::harness_client()?;
+    // A target that does not answer fails the point at once, rather than after a run of connection errors.
+    setup::check_health(&http, &target.base_url).await?;
 
     if profile.seed_expired > 0
         && let Some(backdrop) = target.backdrop
@@ -377,21 +419,10 @@ async fn run_point(
         false => None,
     };
 
-    // The ceiling is measured right before the users start: on a shared machine what else runs changes over
-    // minutes, and the ratio is only meaningful between numbers taken under the same conditions.
-    let ceiling = match target.backdrop {
-        Some(backdrop) => {
-            let ceiling = ceiling::measure(&backdrop.client, APP_TABLE, &profile.ceiling)
-                .await
-                .context("measuring the backend's raw ceiling")?;
-            on_event(Event::Phase(&format!(
-                "  {label}: backend ceiling {:.0} GetItem+UpdateItem pairs/s ({} at a time, {:.1} s)",
-                ceiling.pairs_per_s, ceiling.concurrency, ceiling.elapsed_s
-            )));
-            Some(ceiling)
-        }
-        None => None,
-    };
+    // The ceiling is measured right before the users start and again right after they stop: on a shared
+    // machine what else runs changes over minutes, and a ratio is only meaningful between numbers taken under
+    // the same conditions. The two measurements bracket the load; their mean is the reference.
+    let ceiling = measure_ceiling(target, &profile.ceiling, &label, "before", on_event).await?;
 
     let html_name = format!("goose-{label}.html");
     let plan = AttackPlan {
@@ -404,8 +435,9 @@ async fn run_point(
         threads: request.generator_threads,
         request_timeout: request.request_timeout,
     };
-    // The hard bound: ramp-up, full load, and one request timeout for the last requests to come back.
-    let bound = profile.ramp_up(users) + request.duration + request.request_timeout;
+    let planned = profile.ramp_up(users) + request.duration;
+    // The hard bound: the plan, and one request timeout for the last requests to come back.
+    let bound = planned + request.request_timeout;
 
     // Calls made before the users start (priming) are not theirs.
     if let Some(proxy) = target.proxy {
@@ -435,7 +467,7 @@ async fn run_point(
                 on_event(Event::Tick(&Tick {
                     label: label.clone(),
                     elapsed,
-                    bound,
+                    planned,
                     requests,
                     failures: shared.failures.load(Ordering::Relaxed),
                     recent_rps,
@@ -470,38 +502,65 @@ async fn run_point(
         });
     }
     // Our own stops are not the user's: clear them so the next point runs. A Ctrl-C stays set.
-    if stopped.as_deref().is_some_and(|s| !s.starts_with("interrupted")) {
+    if stopped
+        .as_deref()
+        .is_some_and(|s| !s.starts_with("interrupted"))
+    {
         goose::reset_killswitch();
     }
+
+    let hot = match &hot_cookie {
+        Some(cookie) => {
+            let final_counter = setup::read_counter(&http, &target.base_url, cookie).await?;
+            let increments_ok = shared.increments_ok.load(Ordering::Relaxed);
+            Some((increments_ok, final_counter))
+        }
+        None => None,
+    };
+    // Already warm: the load itself was the warm-up.
+    let after_spec = CeilingSpec {
+        warmup_s: 0.0,
+        ..profile.ceiling.clone()
+    };
+    // After a Ctrl-C the measurement would stop at once and read as zero.
+    let ceiling_after = match ceiling.is_some() && !interrupted() {
+        true => measure_ceiling(target, &after_spec, &label, "after", on_event).await?,
+        false => None,
+    };
+    let ceiling_pairs_per_s = match (&ceiling, &ceiling_after) {
+        (Some(before), Some(after)) => Some((before.pairs_per_s + after.pairs_per_s) / 2.0),
+        (Some(only), None) | (None, Some(only)) => Some(only.pairs_per_s),
+        (None, None) => None,
+    };
 
     let goose = GooseSummary::of(&outcome.metrics);
     let requests_per_s = goose.requests_per_s();
     let wire = target.proxy.map(|_| tally);
     let per_request = |n: u64| n as f64 / requests_total.max(1) as f64;
     let calls_per_request = wire.as_ref().map(|w| per_request(w.calls));
-    let bound_requests_per_s = match (&ceiling, calls_per_request) {
-        (Some(ceiling), Some(cpr)) if cpr > 0.0 => Some(ceiling.calls_per_s() / cpr),
+    // Two DynamoDB calls per ceiling pair.
+    let bound_requests_per_s = match (ceiling_pairs_per_s, calls_per_request) {
+        (Some(pairs), Some(cpr)) if cpr > 0.0 => Some(pairs * 2.0 / cpr),
         _ => None,
     };
-    let hot = match &hot_cookie {
-        Some(cookie) => {
-            let final_counter = setup::read_counter(&http, &target.base_url, cookie).await?;
-            let increments_ok = shared.increments_ok.load(Ordering::Relaxed);
-            Some(HotOutcome {
-                increments_ok,
-                final_counter,
-                lost_updates: increments_ok.saturating_sub(final_counter.unwrap_or(0)),
-                lock_waits: wire.as_ref().map_or(0, |w| {
-                    w.by_op.get("UpdateItem").map_or(0, |t| t.conditional_check_failed)
-                }),
-            })
-        }
-        None => None,
-    };
+    let hot = hot.map(|(increments_ok, final_counter)| HotOutcome {
+        increments_ok,
+        final_counter,
+        lost_updates: increments_ok.saturating_sub(final_counter.unwrap_or(0)),
+        lock_waits: wire.as_ref().map_or(0, |w| {
+            w.by_op
+                .get("UpdateItem")
+                .map_or(0, |t| t.conditional_check_failed)
+        }),
+    });
     let gc = profile.has(ScenarioKind::Gc).then(|| GcOutcome {
         sweeps: shared.gc_runs.load(Ordering::Relaxed),
         batch_deletes: wire.as_ref().map_or(0, |w| w.batch_deletes),
-        seeded_expired: if target.backdrop.is_some() { profile.seed_expired } else { 0 },
+        seeded_expired: if target.backdrop.is_some() {
+            profile.seed_expired
+        } else {
+            0
+        },
         sessions_lost: shared.sessions_lost.load(Ordering::Relaxed),
     });
     Ok(RunRecord {
@@ -516,12 +575,21 @@ async fn run_point(
         calls_per_request,
         calls_per_request_by_op: wire
             .as_ref()
-            .map(|w| w.by_op.iter().map(|(op, t)| (op.clone(), per_request(t.calls))).collect())
+            .map(|w| {
+                w.by_op
+                    .iter()
+                    .map(|(op, t)| (op.clone(), per_request(t.calls)))
+                    .collect()
+            })
             .unwrap_or_default(),
-        ccf_per_request: wire.as_ref().map(|w| per_request(w.conditional_check_failed())),
+        ccf_per_request: wire
+            .as_ref()
+            .map(|w| per_request(w.conditional_check_failed())),
         bound_requests_per_s,
         ceiling_fraction: bound_requests_per_s.map(|b| requests_per_s / b),
         ceiling,
+        ceiling_after,
+        ceiling_pairs_per_s,
         hot,
         gc,
         generator_cpu: outcome.generator_cpu.map(|c| CpuShare::of(c, outcome.wall)),
@@ -536,8 +604,42 @@ async fn run_point(
     })
 }
 
+/// Measures the ceiling on the target's backend, if the harness has one, and says so on the progress output.
+async fn measure_ceiling(
+    target: &Target<'_>,
+    spec: &CeilingSpec,
+    label: &str,
+    when: &str,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> anyhow::Result<Option<Ceiling>> {
+    let Some(backdrop) = target.backdrop else {
+        return Ok(None);
+    };
+    let ceiling = ceiling::measure(&backdrop.client, APP_TABLE, spec)
+        .await
+        .with_context(|| format!("measuring the backend's raw ceiling {when} the load"))?;
+    on_event(Event::Phase(&format!(
+        "  {label}: backend ceiling {when}: {:.0} GetItem+UpdateItem pairs/s ({} at a time, {:.1} s)",
+        ceiling.pairs_per_s, ceiling.concurrency, ceiling.elapsed_s
+    )));
+    Ok(Some(ceiling))
+}
+
 impl RunRecord {
-    fn empty(subject: &str, locking: bool, users: usize, status: RunStatus, reason: Option<String>) -> Self {
+    /// How far the ceiling moved between before and after the load, as a share of the lower one.
+    pub fn ceiling_drift(&self) -> Option<f64> {
+        let (before, after) = (self.ceiling.as_ref()?, self.ceiling_after.as_ref()?);
+        let low = before.pairs_per_s.min(after.pairs_per_s);
+        (low > 0.0).then(|| (before.pairs_per_s - after.pairs_per_s).abs() / low)
+    }
+
+    fn empty(
+        subject: &str,
+        locking: bool,
+        users: usize,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Self {
         RunRecord {
             subject: subject.to_owned(),
             locking,
@@ -553,6 +655,8 @@ impl RunRecord {
             calls_per_request_by_op: BTreeMap::new(),
             ccf_per_request: None,
             ceiling: None,
+            ceiling_after: None,
+            ceiling_pairs_per_s: None,
             bound_requests_per_s: None,
             ceiling_fraction: None,
             hot: None,

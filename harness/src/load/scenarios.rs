@@ -51,7 +51,12 @@ pub fn build(profile: &Profile, shared: &Arc<Shared>) -> Result<Vec<Scenario>, g
     let mut scenarios = Vec::with_capacity(profile.scenarios.len());
     for (index, spec) in profile.scenarios.iter().enumerate() {
         // Goose needs distinct scenario names; a kind listed twice gets its position appended.
-        let twice = profile.scenarios.iter().filter(|s| s.kind == spec.kind).count() > 1;
+        let twice = profile
+            .scenarios
+            .iter()
+            .filter(|s| s.kind == spec.kind)
+            .count()
+            > 1;
         let name = match twice {
             true => format!("{}-{}", spec.kind.as_str(), index + 1),
             false => spec.kind.as_str().to_owned(),
@@ -61,12 +66,17 @@ pub fn build(profile: &Profile, shared: &Arc<Shared>) -> Result<Vec<Scenario>, g
     Ok(scenarios)
 }
 
-fn scenario(name: &str, spec: &ScenarioSpec, shared: &Arc<Shared>) -> Result<Scenario, goose::GooseError> {
+fn scenario(
+    name: &str,
+    spec: &ScenarioSpec,
+    shared: &Arc<Shared>,
+) -> Result<Scenario, goose::GooseError> {
     let mut scenario = Scenario::new(name).set_weight(spec.weight)?;
     if let Some([min, max]) = spec.wait_ms
         && max > 0
     {
-        scenario = scenario.set_wait_time(Duration::from_millis(min), Duration::from_millis(max))?;
+        scenario =
+            scenario.set_wait_time(Duration::from_millis(min), Duration::from_millis(max))?;
     }
     if spec.kind == ScenarioKind::Browse {
         // A browsing user logs in once, when it starts.

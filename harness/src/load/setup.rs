@@ -75,6 +75,20 @@ pub fn harness_client() -> anyhow::Result<reqwest::Client> {
         .context("building the harness's HTTP client")
 }
 
+/// `GET /health` must answer 2xx (the contract's health check, which touches no session).
+pub async fn check_health(client: &reqwest::Client, base_url: &str) -> anyhow::Result<()> {
+    let response = client
+        .get(format!("{base_url}/health"))
+        .send()
+        .await
+        .with_context(|| format!("{base_url} does not answer GET /health"))?;
+    let status = response.status();
+    if !status.is_success() {
+        anyhow::bail!("{base_url}/health answered HTTP {status}");
+    }
+    Ok(())
+}
+
 /// Creates the session every hot-session user shares, with the counter at 0; returns its cookie value.
 pub async fn prime_hot_session(client: &reqwest::Client, base_url: &str) -> anyhow::Result<String> {
     let response = client
@@ -96,7 +110,9 @@ pub async fn prime_hot_session(client: &reqwest::Client, base_url: &str) -> anyh
         .next_back();
     match (status.is_success(), cookie) {
         (true, Some(cookie)) => Ok(cookie),
-        (true, None) => anyhow::bail!("priming the hot session: the app set no {COOKIE_NAME} cookie"),
+        (true, None) => {
+            anyhow::bail!("priming the hot session: the app set no {COOKIE_NAME} cookie")
+        }
         (false, _) => anyhow::bail!(
             "priming the hot session: HTTP {status}: {}",
             response.text().await.unwrap_or_default()

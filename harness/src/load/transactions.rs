@@ -24,6 +24,9 @@ pub const COUNTER_KEY: &str = "counter";
 /// the harness's own requests on a shared session (priming, the final read) must send the same one.
 pub const USER_AGENT: &str = concat!("dynamo-harness-load/", env!("CARGO_PKG_VERSION"));
 
+/// How long a user pauses after a request that got no answer at all (connection refused, reset, timeout).
+const TRANSPORT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// State shared by every user of a run, and read by the harness during and after it.
 #[derive(Debug, Default)]
 pub struct Shared {
@@ -117,36 +120,51 @@ async fn call(
         Ok(response) => response,
         Err(error) => {
             shared.failures.fetch_add(1, Ordering::Relaxed);
+            // A target that refuses connections answers at once; without a pause the user would spin, making
+            // thousands of failed requests a second against a deployment that is already down.
+            tokio::time::sleep(TRANSPORT_ERROR_PAUSE).await;
             // Goose has already counted the transport error as a failed request.
             return Err(Box::new(TransactionError::Reqwest(error)));
         }
     };
     let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
     if let CookieUse::Own = cookie
-        && let Some(update) = cookie_update(&headers)
+        && let Some(update) = cookie_update(response.headers())
     {
         user.set_session_data(UserCookie(update));
     }
-    let failure = if !status.is_success() {
-        Some(format!("HTTP {status}"))
-    } else {
-        match serde_json::from_str::<Value>(&text) {
+    // Headers are kept only for goose's error log, so only for an error status.
+    let headers = (!status.is_success()).then(|| response.headers().clone());
+    let text = response.text().await.unwrap_or_default();
+    let tag = match &headers {
+        Some(_) => format!("HTTP {status}"),
+        None => match serde_json::from_str::<Value>(&text) {
             Ok(body) if body.is_object() => {
                 return Ok(Answer {
                     body,
                     request: goose.request,
                 });
             }
-            _ => Some("answer is not a JSON object".to_owned()),
-        }
+            _ => "answer is not a JSON object".to_owned(),
+        },
     };
     shared.failures.fetch_add(1, Ordering::Relaxed);
-    let tag = failure.unwrap_or_default();
-    Err(user
-        .set_failure(&tag, &mut goose.request, Some(&headers), Some(&text))
-        .expect_err("set_failure always returns an error"))
+    failed(user, &mut goose.request, &tag, headers.as_ref(), &text)
+}
+
+/// Marks the request failed in goose's metrics and ends the transaction with the error.
+fn failed<T>(
+    user: &mut GooseUser,
+    request: &mut GooseRequestMetric,
+    tag: &str,
+    headers: Option<&HeaderMap>,
+    body: &str,
+) -> Result<T, Box<TransactionError>> {
+    match user.set_failure(tag, request, headers, Some(body)) {
+        Err(error) => Err(error),
+        // set_failure always answers an error; should that change, the failure still ends the transaction.
+        Ok(()) => Err(Box::new(TransactionError::Custom(tag.to_owned()))),
+    }
 }
 
 /// Marks an answered request failed because its body breaks the scenario's expectation (goose counted it a
@@ -159,7 +177,7 @@ fn unexpected(
 ) -> TransactionResult {
     shared.failures.fetch_add(1, Ordering::Relaxed);
     let body = answer.body.to_string();
-    user.set_failure(what, &mut answer.request, None, Some(&body))
+    failed(user, &mut answer.request, what, None, &body)
 }
 
 /// What the answer's `Set-Cookie` headers do to our session cookie: `Some(Some(v))` sets it, `Some(None)`
@@ -177,7 +195,8 @@ fn cookie_update(headers: &HeaderMap) -> Option<Option<String>> {
             continue;
         }
         let expired = parts.any(|p| p.eq_ignore_ascii_case("max-age=0"));
-        update = Some((!expired && !value.is_empty() && value != "deleted").then(|| value.to_owned()));
+        update =
+            Some((!expired && !value.is_empty() && value != "deleted").then(|| value.to_owned()));
     }
     update
 }
@@ -216,7 +235,15 @@ pub async fn login(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
 
 /// Browse and login-churn: read the whole session; it must still be there.
 pub async fn read(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    let mut answer = call(user, shared, GooseMethod::Get, "/session", None, CookieUse::Own).await?;
+    let mut answer = call(
+        user,
+        shared,
+        GooseMethod::Get,
+        "/session",
+        None,
+        CookieUse::Own,
+    )
+    .await?;
     if session_id(&answer).is_none() {
         shared.sessions_lost.fetch_add(1, Ordering::Relaxed);
         return unexpected(user, shared, &mut answer, "the session is gone");
@@ -247,13 +274,29 @@ pub async fn churn_login(user: &mut GooseUser, shared: &Shared) -> TransactionRe
 
 /// Login-churn: regenerate the id, as a login does.
 pub async fn renew(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    call(user, shared, GooseMethod::Post, "/session/renew", None, CookieUse::Own).await?;
+    call(
+        user,
+        shared,
+        GooseMethod::Post,
+        "/session/renew",
+        None,
+        CookieUse::Own,
+    )
+    .await?;
     Ok(())
 }
 
 /// Login-churn, last step: log out, then forget the cookie so the next pass is a new visitor.
 pub async fn logout(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    let result = call(user, shared, GooseMethod::Post, "/session/destroy", None, CookieUse::Own).await;
+    let result = call(
+        user,
+        shared,
+        GooseMethod::Post,
+        "/session/destroy",
+        None,
+        CookieUse::Own,
+    )
+    .await;
     user.set_session_data(UserCookie(None));
     result.map(|_| ())
 }
@@ -304,7 +347,9 @@ mod tests {
     fn set_cookie_answers() {
         assert_eq!(cookie_update(&headers(&[])), None);
         assert_eq!(
-            cookie_update(&headers(&["CAKEPHP=abc; expires=Sun, 29 Nov 2026 22:20:37 GMT; Max-Age=28800; path=/; HttpOnly"])),
+            cookie_update(&headers(&[
+                "CAKEPHP=abc; expires=Sun, 29 Nov 2026 22:20:37 GMT; Max-Age=28800; path=/; HttpOnly"
+            ])),
             Some(Some("abc".to_owned()))
         );
         // renew: the deletion of the old id, then the new id.
@@ -316,7 +361,9 @@ mod tests {
             Some(Some("new".to_owned()))
         );
         assert_eq!(
-            cookie_update(&headers(&["CAKEPHP=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/"])),
+            cookie_update(&headers(&[
+                "CAKEPHP=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/"
+            ])),
             Some(None)
         );
         assert_eq!(cookie_update(&headers(&["OTHER=x; path=/"])), None);
