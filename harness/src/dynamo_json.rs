@@ -27,10 +27,14 @@ pub fn item_from_json(item: &Value) -> Result<HashMap<String, AttributeValue>, S
 /// One typed value (`{"S": "x"}`) → an SDK attribute value.
 pub fn attribute_from_json(value: &Value) -> Result<AttributeValue, String> {
     let Value::Object(typed) = value else {
-        return Err(format!("expected a typed value such as {{S: x}}, got {value}"));
+        return Err(format!(
+            "expected a typed value such as {{S: x}}, got {value}"
+        ));
     };
     let [(kind, inner)] = typed.iter().collect::<Vec<_>>()[..] else {
-        return Err(format!("a typed value has exactly one type key, got {value}"));
+        return Err(format!(
+            "a typed value has exactly one type key, got {value}"
+        ));
     };
     let text = |v: &Value| -> Result<String, String> {
         match v {
@@ -123,6 +127,9 @@ mod tests {
     #[test]
     fn bad_values_say_which_attribute() {
         let error = item_from_json(&json!({"data": {"B": "not base64!"}})).unwrap_err();
-        assert!(error.starts_with("attribute data: B is not base64"), "{error}");
+        assert!(
+            error.starts_with("attribute data: B is not base64"),
+            "{error}"
+        );
     }
 }

@@ -37,6 +37,14 @@ pub struct CaseResult {
     pub blame: Option<Blame>,
     /// A documented deviation of this subject from the SDK that the case allowed for.
     pub deviation: Option<String>,
+    /// The faults the proxy injected, in short (`GetItem: throttle ProvisionedThroughputExceededException ×11`).
+    pub fault: Option<String>,
+    /// How many DynamoDB calls the subject made (retries included).
+    pub calls: usize,
+    /// What each handler step returned, in short (`read ''`, `write false + warning`).
+    pub returns: Vec<String>,
+    /// What became of the session data, as the case's table expectations prove.
+    pub data: Option<crate::scenario::DataFate>,
     /// Hazards this case demonstrated (named in every report where they occur).
     pub hazards: Vec<String>,
     pub duration_ms: u64,
@@ -64,6 +72,10 @@ impl CaseResult {
             diff: None,
             blame: None,
             deviation: None,
+            fault: None,
+            calls: 0,
+            returns: Vec::new(),
+            data: None,
             hazards: Vec::new(),
             duration_ms: 0,
             trace: None,

@@ -144,11 +144,15 @@ pub async fn run_case(
     result.duration_ms = started.elapsed().as_millis() as u64;
     match outcome {
         Ok(played) => {
+            result.calls = played.records.len();
             result.records = played.records;
+            result.returns = played.returns;
+            result.fault = fault_summary(&case.given.faults);
             if played.diffs.is_empty() {
                 result.status = Status::Pass;
                 result.reason = None;
                 result.hazards = case.expect.hazard.iter().cloned().collect();
+                result.data = case.expect.data;
             } else {
                 result.status = Status::Fail;
                 result.reason = Some(played.diffs[0].lines().next().unwrap_or("").to_owned());
@@ -184,10 +188,12 @@ fn missing_capabilities(case: &Case, capabilities: &Capabilities) -> Vec<String>
         .collect()
 }
 
-/// What playing a case produced: the differences found (empty: pass) and the calls recorded.
+/// What playing a case produced: the differences found (empty: pass), the calls recorded, and each handler
+/// step's return in short.
 struct Played {
     diffs: Vec<String>,
     records: Vec<WireRecord>,
+    returns: Vec<String>,
 }
 
 /// The clock the subject ran with during each step, to turn a call's arrival time into the subject's `now`.
@@ -389,6 +395,7 @@ async fn play_handler_case(
         let mut drivers: BTreeMap<String, Box<dyn HandlerDriver>> = BTreeMap::new();
         let mut timeline = Timeline { clocks: Vec::new() };
         let mut diffs = Vec::new();
+        let mut returns = Vec::new();
         for (index, step) in case.steps.iter().enumerate() {
             let label = format!("{}:{}", index + 1, step.op.name());
             proxy.set_step(&label);
@@ -464,6 +471,7 @@ async fn play_handler_case(
             };
             if let Some(response) = response {
                 check_step(step, &response, &label, &mut diffs);
+                returns.push(return_summary(step.op.name(), &response));
             }
         }
         drop(drivers);
@@ -488,7 +496,11 @@ async fn play_handler_case(
             &mut diffs,
         )
         .await?;
-        Ok::<_, HarnessError>(Played { diffs, records })
+        Ok::<_, HarnessError>(Played {
+            diffs,
+            records,
+            returns,
+        })
     }
     .await;
     if case.given.create_table {
@@ -592,6 +604,62 @@ fn handler_request(op: &StepOp) -> HandlerRequest {
         StepOp::GarbageCollect => HandlerRequest::GarbageCollect,
         other => unreachable!("{} is played by the runner itself", other.name()),
     }
+}
+
+/// `read ''`, `write false + 1 warning`, `garbage_collect threw DynamoDbException`: a step's return in short.
+fn return_summary(op: &str, response: &HandlerResponse) -> String {
+    if let Some(exception) = &response.exception {
+        return format!("{op} threw {}", exception.class);
+    }
+    let value = match value_bytes(&response.value) {
+        Some(bytes) if bytes.is_empty() => "''".to_owned(),
+        Some(bytes) => format!("{} bytes", bytes.len()),
+        None => response.value.to_string(),
+    };
+    match response.warnings.len() {
+        0 => format!("{op} {value}"),
+        1 => format!("{op} {value} + warning"),
+        n => format!("{op} {value} + {n} warnings"),
+    }
+}
+
+/// The case's fault rules in short, for the fault table.
+fn fault_summary(rules: &[Value]) -> Option<String> {
+    if rules.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = rules
+        .iter()
+        .map(|rule| {
+            let op = rule
+                .pointer("/match/op")
+                .and_then(Value::as_str)
+                .unwrap_or("any call");
+            let action = match rule.get("action") {
+                Some(Value::String(action)) => action.clone(),
+                Some(Value::Object(action)) => action
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => format!("{k} {s}"),
+                        Value::Object(o) => format!(
+                            "{k} {}",
+                            o.get("code").and_then(Value::as_str).unwrap_or("")
+                        ),
+                        other => format!("{k} {other}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => "?".to_owned(),
+            };
+            let times = match (rule.get("times"), rule.get("fraction")) {
+                (Some(times), _) => format!(" ×{times}"),
+                (None, Some(fraction)) => format!(" (fraction {fraction})"),
+                _ => " (every call)".to_owned(),
+            };
+            format!("{op}: {}{times}", action.trim())
+        })
+        .collect();
+    Some(parts.join("; "))
 }
 
 fn parse_faults(raw: &[Value], subs: &Substitutions) -> Result<Vec<FaultRule>, HarnessError> {
@@ -927,7 +995,11 @@ async fn play_http_case(
         &mut diffs,
     )
     .await?;
-    Ok(Played { diffs, records })
+    Ok(Played {
+        diffs,
+        records,
+        returns: Vec::new(),
+    })
 }
 
 #[cfg(test)]

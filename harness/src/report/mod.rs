@@ -3,6 +3,7 @@
 //! `write_folder` writes `results.json`, `junit.xml`, `summary.md` and one normalised wire trace per case;
 //! [`terminal`] renders the matrix for the console.
 
+mod faults;
 mod junit;
 mod markdown;
 pub mod terminal;
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::conform::result::{CaseResult, Summary};
 
+pub use faults::faults_markdown;
 pub use junit::junit_xml;
 pub use markdown::summary_markdown;
 
@@ -54,6 +56,9 @@ pub fn write_folder(dir: &Path, results: &mut [CaseResult]) -> anyhow::Result<()
     std::fs::write(dir.join("results.json"), json + "\n")?;
     std::fs::write(dir.join("junit.xml"), junit_xml(results))?;
     std::fs::write(dir.join("summary.md"), summary_markdown(results))?;
+    if let Some(faults) = faults_markdown(results) {
+        std::fs::write(dir.join("faults.md"), faults)?;
+    }
     Ok(())
 }
 
@@ -86,6 +91,10 @@ mod tests {
             diff: None,
             blame: None,
             deviation: None,
+            fault: None,
+            calls: 0,
+            returns: Vec::new(),
+            data: None,
             hazards: Vec::new(),
             duration_ms: 12,
             trace: None,

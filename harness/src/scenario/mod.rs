@@ -5,6 +5,6 @@ mod model;
 
 pub use load::{LoadError, builtin_dir, load_dirs, load_file};
 pub use model::{
-    AppGiven, Case, ClockGiven, Deviation, Expect, ExpectedCall, Given, HttpRequest, Step,
-    StepExpect, StepOp,
+    AppGiven, Case, ClockGiven, DataFate, Deviation, Expect, ExpectedCall, Given, HttpRequest,
+    Step, StepExpect, StepOp,
 };

@@ -286,6 +286,17 @@ pub struct Expect {
     pub table_lacks: Option<Vec<Value>>,
     #[serde(default)]
     pub hazard: Option<String>,
+    /// What became of the session data: `kept` or `lost` (the fault table's last column). The case's table
+    /// expectations are what prove it.
+    #[serde(default)]
+    pub data: Option<DataFate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFate {
+    Kept,
+    Lost,
 }
 
 /// One expected DynamoDB call.
