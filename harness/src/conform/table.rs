@@ -128,14 +128,25 @@ async fn scan_raw(
 pub async fn clear(client: &Client, table: &str, hash_key: &str) -> anyhow::Result<()> {
     for item in scan_raw(client, table).await? {
         if let Some(key) = item.get(hash_key) {
-            client
-                .delete_item()
-                .table_name(table)
-                .key(hash_key, key.clone())
-                .send()
-                .await?;
+            delete_key(client, table, hash_key, key).await?;
         }
     }
+    Ok(())
+}
+
+async fn delete_key(
+    client: &Client,
+    table: &str,
+    hash_key: &str,
+    key: &AttributeValue,
+) -> anyhow::Result<()> {
+    client
+        .delete_item()
+        .table_name(table)
+        .key(hash_key, key.clone())
+        .send()
+        .await
+        .with_context(|| format!("deleting {key:?} from {table}"))?;
     Ok(())
 }
 
@@ -161,12 +172,7 @@ pub async fn ttl_sweep(
             && now - expires <= TTL_MAX_AGE_SECONDS
             && let Some(key) = item.get(hash_key)
         {
-            client
-                .delete_item()
-                .table_name(table)
-                .key(hash_key, key.clone())
-                .send()
-                .await?;
+            delete_key(client, table, hash_key, key).await?;
             deleted += 1;
         }
     }

@@ -44,20 +44,9 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
             );
         }
     }
-    let deviations: Vec<&CaseResult> = results.iter().filter(|r| r.deviation.is_some()).collect();
-    if !deviations.is_empty() {
-        md.push_str("\n## Documented deviations\n\n");
-        for result in deviations {
-            let _ = writeln!(
-                md,
-                "- {} ({} on {}): {}",
-                result.id,
-                result.subject,
-                result.backend,
-                md_escape(result.deviation.as_deref().unwrap_or(""))
-            );
-        }
-    }
+    list_section(&mut md, "Documented deviations", results, |r| {
+        r.deviation.as_deref()
+    });
     let failures: Vec<&CaseResult> = results
         .iter()
         .filter(|r| r.status == Status::Fail)
@@ -85,24 +74,36 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
             );
         }
     }
-    let skipped: Vec<&CaseResult> = results
-        .iter()
-        .filter(|r| r.status == Status::Skip)
-        .collect();
-    if !skipped.is_empty() {
-        md.push_str("\n## Skipped\n\n");
-        for result in skipped {
-            let _ = writeln!(
-                md,
-                "- {} ({} on {}): {}",
-                result.id,
-                result.subject,
-                result.backend,
-                md_escape(result.reason.as_deref().unwrap_or(""))
-            );
-        }
-    }
+    list_section(&mut md, "Skipped", results, |r| {
+        (r.status == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
+    });
     md
+}
+
+/// A `## title` section listing `- id (subject on backend): text` for every result `text_of` has text for.
+fn list_section<'a>(
+    md: &mut String,
+    title: &str,
+    results: &'a [CaseResult],
+    text_of: impl Fn(&'a CaseResult) -> Option<&'a str>,
+) {
+    let lines: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            text_of(r).map(|text| {
+                format!(
+                    "- {} ({} on {}): {}",
+                    r.id,
+                    r.subject,
+                    r.backend,
+                    md_escape(text)
+                )
+            })
+        })
+        .collect();
+    if !lines.is_empty() {
+        let _ = write!(md, "\n## {title}\n\n{}\n", lines.join("\n"));
+    }
 }
 
 fn md_escape(text: &str) -> String {

@@ -80,25 +80,15 @@ mod tests {
     use crate::conform::result::{Blame, Status};
 
     fn result(id: &str, subject: &str, status: Status) -> CaseResult {
+        let case: crate::scenario::Case = serde_json::from_value(serde_json::json!({
+            "id": id, "group": "B", "title": format!("case {id}")
+        }))
+        .unwrap();
         CaseResult {
-            id: id.to_owned(),
-            group: "B".to_owned(),
-            title: format!("case {id}"),
-            subject: subject.to_owned(),
-            backend: "dynalite".to_owned(),
             status,
             reason: None,
-            diff: None,
-            blame: None,
-            deviation: None,
-            fault: None,
-            calls: 0,
-            returns: Vec::new(),
-            data: None,
-            hazards: Vec::new(),
             duration_ms: 12,
-            trace: None,
-            records: Vec::new(),
+            ..CaseResult::skipped(&case, subject, "dynalite", String::new())
         }
     }
 
