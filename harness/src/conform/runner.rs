@@ -16,7 +16,7 @@ use super::matcher::{Bindings, NowWindow, match_glob, match_json, substitute_sid
 use super::result::{Blame, CaseResult, Status};
 use super::table;
 use crate::protocol::{ClientSpec, ClockSpec, HandlerRequest, HandlerResponse, value_bytes};
-use crate::scenario::{Case, ClockGiven, ExpectedCall, Step, StepExpect, StepOp};
+use crate::scenario::{Case, ClockGiven, DataFate, ExpectedCall, Step, StepExpect, StepOp};
 use crate::subject::{HandlerDriver, Level, Subject};
 use dynamo_backends::Capabilities;
 use dynamo_wire::{FaultRule, WireProxy, WireRecord};
@@ -152,7 +152,7 @@ pub async fn run_case(
                 result.status = Status::Pass;
                 result.reason = None;
                 result.hazards = case.expect.hazard.iter().cloned().collect();
-                result.data = case.expect.data;
+                result.data = case.expect.data.or_else(|| seeded_data_fate(case));
             } else {
                 result.status = Status::Fail;
                 result.reason = Some(played.diffs[0].lines().next().unwrap_or("").to_owned());
@@ -606,6 +606,46 @@ fn handler_request(op: &StepOp) -> HandlerRequest {
     }
 }
 
+/// What became of the live sessions the case seeded, as its (now verified) final-table expectation says: lost
+/// when a seeded item's data is gone or different at the end, kept otherwise. `None` when the case seeds no
+/// data or does not state the final table.
+fn seeded_data_fate(case: &Case) -> Option<DataFate> {
+    // A case that deletes on purpose (destroy, garbage collection, TTL) states the fate itself if it matters.
+    let deletes = case.steps.iter().any(|step| match &step.op {
+        StepOp::Destroy { .. } | StepOp::GarbageCollect | StepOp::TtlSweep => true,
+        StepOp::Http(request) => request.path.ends_with("/destroy") || request.path == "/gc",
+        _ => false,
+    });
+    if deletes {
+        return None;
+    }
+    let table = case.expect.table.as_ref()?;
+    let hash_key = config_str(&case.given.config, "hash_key", "id");
+    let data_attribute = config_str(&case.given.config, "data_attribute", "data");
+    let lifetime = config_str(&case.given.config, "session_lifetime_attribute", "expires");
+    // Only live sessions can be lost: deleting an expired one is what garbage collection is for.
+    let expired = |item: &Value| {
+        item.get(&lifetime)
+            .and_then(|v| v.get("N"))
+            .and_then(Value::as_str)
+            .is_some_and(|n| n == "<NOW>" || n.starts_with("<NOW-"))
+    };
+    let mut seeded = case
+        .given
+        .items
+        .iter()
+        .filter(|item| !expired(item))
+        .filter_map(|item| Some((item.get(&hash_key)?, item.get(&data_attribute)?)))
+        .peekable();
+    seeded.peek()?;
+    let lost = seeded.any(|(key, data)| {
+        !table
+            .iter()
+            .any(|item| item.get(&hash_key) == Some(key) && item.get(&data_attribute) == Some(data))
+    });
+    Some(if lost { DataFate::Lost } else { DataFate::Kept })
+}
+
 /// `read ''`, `write false + 1 warning`, `garbage_collect threw DynamoDbException`: a step's return in short.
 fn return_summary(op: &str, response: &HandlerResponse) -> String {
     if let Some(exception) = &response.exception {
@@ -1029,6 +1069,27 @@ mod tests {
             "ttl"
         );
         assert_eq!(config_str(&config, "hash_key", "id"), "id");
+    }
+
+    #[test]
+    fn data_fate_follows_the_expected_final_table() {
+        let case = |table: serde_json::Value| -> Case {
+            serde_json::from_value(serde_json::json!({
+                "id": "X",
+                "given": {"items": [{"id": {"S": "CAKEPHP_a"}, "data": {"S": "precious"}}]},
+                "expect": {"table": table}
+            }))
+            .unwrap()
+        };
+        let kept = case(serde_json::json!([{"id": {"S": "CAKEPHP_a"}, "data": {"S": "precious"}}]));
+        assert_eq!(seeded_data_fate(&kept), Some(DataFate::Kept));
+        let overwritten =
+            case(serde_json::json!([{"id": {"S": "CAKEPHP_a"}, "data": {"S": "fresh"}}]));
+        assert_eq!(seeded_data_fate(&overwritten), Some(DataFate::Lost));
+        assert_eq!(
+            seeded_data_fate(&case(serde_json::json!([]))),
+            Some(DataFate::Lost)
+        );
     }
 
     #[test]
