@@ -78,6 +78,17 @@ impl OwnedChild {
     pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
+
+    /// Waits for the child to end, at most `limit`; `None` if it is still running then.
+    pub async fn wait_status(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
 }
 
 impl Drop for OwnedChild {

@@ -16,7 +16,7 @@ use crate::protocol::{HandlerRequest, HandlerResponse};
 const EXIT_NO_VENDOR: i32 = 3;
 
 /// How a newcomer gets the vendor tree (it needs Packagist, which is not reachable everywhere).
-pub const VENDOR_HINT: &str = "run `composer install --working-dir=fixtures/cakephp-app` (it fetches \
+pub const VENDOR_HINT: &str = "run `composer install --ignore-platform-req=php+ --working-dir=fixtures/cakephp-app` (it fetches \
 aws/aws-sdk-php and cakephp/cakephp 2.10.24), or point --php-vendor / DYNAMO_SESSION_VENDOR at a composer \
 vendor folder holding both";
 
@@ -133,8 +133,13 @@ impl PhpWorker {
         })
     }
 
-    fn died(&mut self) -> anyhow::Error {
-        let status = self.child.try_status();
+    /// Why the worker stopped answering: its exit status (once it has ended) and the end of its stderr.
+    async fn died(&mut self) -> anyhow::Error {
+        // A closed stdout means the process is ending; its status follows within moments.
+        let status = self
+            .child
+            .wait_status(std::time::Duration::from_secs(2))
+            .await;
         let hint = match status.and_then(|s| s.code()) {
             Some(EXIT_NO_VENDOR) => format!("; {VENDOR_HINT}"),
             _ => String::new(),
@@ -154,7 +159,7 @@ impl HandlerDriver for PhpWorker {
         line.push('\n');
         if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err()
         {
-            return Err(self.died());
+            return Err(self.died().await);
         }
         match self.stdout.next_line().await {
             Ok(Some(reply)) => serde_json::from_str(&reply).with_context(|| {
@@ -163,11 +168,7 @@ impl HandlerDriver for PhpWorker {
                     request.op_name()
                 )
             }),
-            _ => {
-                // Give the process a moment to be reaped so its exit status can be reported.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                Err(self.died())
-            }
+            _ => Err(self.died().await),
         }
     }
 }
