@@ -143,17 +143,9 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
         .collect();
     if !skipped.is_empty() {
         if verbose {
-            out.push_str("\nskipped:\n");
-            for result in &skipped {
-                let _ = writeln!(
-                    out,
-                    "  {} [{} on {}]: {}",
-                    result.id,
-                    result.subject,
-                    result.backend,
-                    result.reason.as_deref().unwrap_or("")
-                );
-            }
+            list_section(&mut out, "skipped", results, |r| {
+                (r.status == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
+            });
         } else {
             // One line per distinct reason keeps a large skip list readable.
             let mut reasons: Vec<(String, usize)> = Vec::new();
@@ -175,20 +167,12 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
             }
         }
     }
-    let deviations: Vec<&CaseResult> = results.iter().filter(|r| r.deviation.is_some()).collect();
-    if !deviations.is_empty() {
-        out.push_str("\ndocumented deviations (the case allowed for them):\n");
-        for result in deviations {
-            let _ = writeln!(
-                out,
-                "  {} [{} on {}]: {}",
-                result.id,
-                result.subject,
-                result.backend,
-                result.deviation.as_deref().unwrap_or("")
-            );
-        }
-    }
+    list_section(
+        &mut out,
+        "documented deviations (the case allowed for them)",
+        results,
+        |r| r.deviation.as_deref(),
+    );
     let hazards: Vec<&CaseResult> = results.iter().filter(|r| !r.hazards.is_empty()).collect();
     if !hazards.is_empty() {
         out.push_str("\nhazards shown:\n");
@@ -205,6 +189,24 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
     }
     let _ = writeln!(out, "\n{}", Summary::of(results).line());
     out
+}
+
+/// A `title:` section listing `  id [subject on backend]: text` for every result `text_of` has text for.
+fn list_section<'a>(
+    out: &mut String,
+    title: &str,
+    results: &'a [CaseResult],
+    text_of: impl Fn(&'a CaseResult) -> Option<&'a str>,
+) {
+    let lines: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            text_of(r).map(|text| format!("  {} [{} on {}]: {text}", r.id, r.subject, r.backend))
+        })
+        .collect();
+    if !lines.is_empty() {
+        let _ = write!(out, "\n{title}:\n{}\n", lines.join("\n"));
+    }
 }
 
 fn indent(text: &str) -> String {
