@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# PHP checks of the DynamoSession plugin and of the CakePHP test app, as CI runs them:
-#   1. php -l on every PHP file under plugin/ and fixtures/cakephp-app/ (Composer vendor trees and tmp/ excluded);
+# PHP checks of the DynamoSession plugin, of the CakePHP test app and of the harness's PHP handler worker, as CI
+# runs them:
+#   1. php -l on every PHP file under plugin/, fixtures/cakephp-app/ and fixtures/php-worker/ (Composer vendor
+#      trees and tmp/ excluded);
 #   2. phpcs with plugin/DynamoSession/phpcs.xml.dist (PSR-12 minus the CakePHP 2 exclusions), when installed;
-#   3. PHPUnit 9.6 with plugin/DynamoSession/phpunit.xml.dist.
+#   3. PHPUnit 9.6 with plugin/DynamoSession/phpunit.xml.dist (the plugin), then with
+#      fixtures/php-worker/phpunit.xml.dist (the worker, which is test code and not part of the plugin).
+# Arguments are passed to both phpunit runs (e.g. --filter).
 # Exit status: non-zero when any of them fails, or when php or phpunit is missing.
 #
 # Debian 12 packages: php-cli php-xml php-mbstring php-curl phpunit php-codesniffer
@@ -26,7 +30,7 @@ need() {
 need "$php_bin"
 need "$phpunit_bin"
 
-echo "== php -l (plugin/, fixtures/cakephp-app/)"
+echo "== php -l (plugin/, fixtures/cakephp-app/, fixtures/php-worker/)"
 lint_failed=0
 lint_count=0
 while IFS= read -r -d '' file; do
@@ -35,7 +39,7 @@ while IFS= read -r -d '' file; do
         echo "$out" >&2
         lint_failed=1
     fi
-done < <(find "$repo_dir/plugin" "$repo_dir/fixtures/cakephp-app" \
+done < <(find "$repo_dir/plugin" "$repo_dir/fixtures/cakephp-app" "$repo_dir/fixtures/php-worker" \
     \( -type d \( -name vendor -o -name Vendor -o -name node_modules -o -name tmp \) -prune \) \
     -o \( -type f -name '*.php' -print0 \))
 echo "php -l: $lint_count files checked"
@@ -47,12 +51,19 @@ fi
 echo "== phpcs (PSR-12, plugin/DynamoSession/phpcs.xml.dist)"
 if command -v "$phpcs_bin" >/dev/null 2>&1; then
     "$phpcs_bin" --standard="$plugin_dir/phpcs.xml.dist" --report-width=120 \
-        "$plugin_dir" "$repo_dir/fixtures/cakephp-app"
+        "$plugin_dir" "$repo_dir/fixtures/cakephp-app" "$repo_dir/fixtures/php-worker"
     echo "phpcs: no violations"
 else
     echo "phpcs: SKIPPED, phpcs not installed (apt-get install -y php-codesniffer)"
 fi
 
-echo "== phpunit"
-cd "$plugin_dir"
-"$phpunit_bin" --configuration "$plugin_dir/phpunit.xml.dist" --verbose "$@"
+status=0
+echo "== phpunit (plugin/DynamoSession/phpunit.xml.dist)"
+(cd "$plugin_dir" && "$phpunit_bin" --configuration "$plugin_dir/phpunit.xml.dist" --verbose "$@") || status=1
+echo "== phpunit (fixtures/php-worker/phpunit.xml.dist)"
+worker_dir="$repo_dir/fixtures/php-worker"
+(cd "$worker_dir" && "$phpunit_bin" --configuration "$worker_dir/phpunit.xml.dist" --verbose "$@") || status=1
+if [ "$status" -ne 0 ]; then
+    echo "ci-tests: phpunit failed (see above)" >&2
+fi
+exit "$status"

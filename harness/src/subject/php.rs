@@ -1,5 +1,5 @@
 //! The `php` subject: the DynamoSession plugin class on the AWS SDK for PHP, in a long-lived PHP worker
-//! (plugin/DynamoSession/Test/Worker/handler_worker.php) driven by JSON lines.
+//! (fixtures/php-worker/handler_worker.php) driven by JSON lines.
 
 use std::path::{Path, PathBuf};
 
@@ -114,7 +114,7 @@ pub struct PhpWorker {
 
 impl PhpWorker {
     pub fn start(runtime: &PhpRuntime) -> anyhow::Result<Self> {
-        let script = workspace_root().join("plugin/DynamoSession/Test/Worker/handler_worker.php");
+        let script = workspace_root().join("fixtures/php-worker/handler_worker.php");
         let mut command = Command::new(&runtime.php);
         command
             .arg(&script)

@@ -2,13 +2,19 @@
 
 App::uses('Shell', 'Console');
 App::uses('DynamoSession', 'DynamoSession.Model/Datasource/Session');
+App::uses('DynamoSessionCheck', 'DynamoSession.Lib');
 App::uses('DynamoSessionConfig', 'DynamoSession.Lib');
+App::uses('DynamoSessionVendor', 'DynamoSession.Lib');
 
 /**
  * Operator commands of the DynamoSession plugin.
  *
+ *   Console/cake DynamoSession.dynamo_session check    test the deployment: table, TTL, permissions, latency
  *   Console/cake DynamoSession.dynamo_session gc       delete expired, unlocked sessions now (for cron)
  *   Console/cake DynamoSession.dynamo_session config   check the environment and print the effective settings
+ *
+ * Errors are one line on stderr and a non-zero exit status; -v (--verbose) adds the exception class and the stack
+ * trace.
  *
  * Why gc exists: PHP calls the handler's gc(), which in the SDK sends nothing; nothing in CakePHP or COmanage
  * calls the SDK's garbageCollect(). Expired items therefore go away through DynamoDB TTL on `expires` (the
@@ -19,36 +25,73 @@ App::uses('DynamoSessionConfig', 'DynamoSession.Lib');
 class DynamoSessionShell extends Shell
 {
     /**
+     * Runs DynamoSessionCheck with this process's environment and CakePHP's Session block, and prints one line per
+     * finding (in quiet mode, -q, only the WARN and FAIL lines). Fails (exit status 1) when any finding is a FAIL.
+     */
+    public function check(): bool
+    {
+        return $this->guarded(function (): bool {
+            $check = new DynamoSessionCheck(
+                static function (DynamoSessionConfig $config) {
+                    if (!DynamoSessionVendor::load()) {
+                        throw new RuntimeException(DynamoSessionVendor::installHint());
+                    }
+                    return new \Aws\DynamoDb\DynamoDbClient($config->clientOptions());
+                },
+                (array) Configure::read('Session'),
+                ini_get('session.gc_maxlifetime')
+            );
+            $findings = $check->run();
+            foreach ($findings as $finding) {
+                $this->out(
+                    DynamoSessionCheck::line($finding),
+                    1,
+                    $finding['status'] === DynamoSessionCheck::OK ? Shell::NORMAL : Shell::QUIET
+                );
+            }
+            $this->out(DynamoSessionCheck::summary($findings), 1, Shell::QUIET);
+            return !DynamoSessionCheck::failed($findings);
+        });
+    }
+
+    /**
      * Scans the table and deletes every item whose `expires` is in the past and that carries no lock (the SDK's
      * garbageCollect()). A Scan error is fatal (non-zero exit status, for cron to report); failed delete batches
      * are dropped by the SDK and show up as items left for the next run.
      */
-    public function gc(): void
+    public function gc(): bool
     {
-        $handler = new DynamoSession();
-        $settings = $handler->config() !== null ? $handler->config()->summary() : [];
-        $table = $settings[DynamoSessionConfig::TABLE] ?? '?';
-        $started = microtime(true);
-        $handler->garbageCollect();
-        $this->out(sprintf(
-            'DynamoSession: garbage collection of table %s finished in %.2f s.',
-            $table,
-            microtime(true) - $started
-        ));
+        return $this->guarded(function (): bool {
+            $handler = new DynamoSession();
+            $settings = $handler->config() !== null ? $handler->config()->summary() : [];
+            $table = $settings[DynamoSessionConfig::TABLE] ?? '?';
+            $started = microtime(true);
+            $handler->garbageCollect();
+            $this->out(sprintf(
+                'DynamoSession: garbage collection of table %s finished in %.2f s.',
+                $table,
+                microtime(true) - $started
+            ));
+            return true;
+        });
     }
 
     /**
      * Validates the environment (the same check the session handler makes) and prints the settings, with the
-     * secret key hidden. Sends no request to DynamoDB.
+     * secret key hidden. Sends no request to DynamoDB: `check` does.
      */
-    public function config(): void
+    public function config(): bool
     {
-        $handler = new DynamoSession();
-        $config = $handler->config();
-        foreach ($config !== null ? $config->summary() : [] as $name => $value) {
-            $this->out(sprintf('%-58s %s', $name, (string) $value));
-        }
-        $this->out('Configuration is valid.');
+        return $this->guarded(function (): bool {
+            $handler = new DynamoSession();
+            $config = $handler->config();
+            foreach ($config !== null ? $config->summary() : [] as $name => $value) {
+                $this->out(sprintf('%-58s %s', $name, (string) $value));
+            }
+            $this->out('The variables are valid. No request was sent: run `check` to test the table, TTL, permissions'
+                . ' and latency.');
+            return true;
+        });
     }
 
     /**
@@ -82,6 +125,26 @@ class DynamoSessionShell extends Shell
     }
 
     /**
+     * Runs a command, turning any exception into one line on stderr and a false return (exit status 1), instead of
+     * CakePHP's console error handler, which prints the whole stack trace. With -v the trace follows the line.
+     *
+     * @param callable(): bool $command
+     */
+    private function guarded(callable $command): bool
+    {
+        try {
+            return $command();
+        } catch (Throwable $e) {
+            $this->err('<error>Error:</error> ' . DynamoSessionCheck::describeError($e));
+            if (!empty($this->params['verbose'])) {
+                $this->err(get_class($e) . ' thrown at ' . $e->getFile() . ':' . $e->getLine());
+                $this->err($e->getTraceAsString());
+            }
+            return false;
+        }
+    }
+
+    /**
      * @return ConsoleOptionParser
      */
     public function getOptionParser()
@@ -89,8 +152,14 @@ class DynamoSessionShell extends Shell
         $parser = parent::getOptionParser();
         $parser->description(
             'DynamoDB session maintenance. Settings come from the COMANAGE_REGISTRY_DYNAMODB_* environment'
-            . ' variables, as for the session handler.'
+            . ' variables, as for the session handler. Errors are one line; -v adds the stack trace.'
         );
+        $parser->addSubcommand('check', [
+            'help' => 'Test the deployment before switching sessions over: configuration, credentials, table key'
+                . ' schema and billing, TTL, each action of the IAM policy on a probe item (removed afterwards),'
+                . ' latency, timeout and lifetime hazards. One OK/WARN/FAIL line per finding; exit status 1 on any'
+                . ' FAIL.',
+        ]);
         $parser->addSubcommand('gc', [
             'help' => 'Delete expired, unlocked sessions now (Scan + BatchWriteItem). An alternative or a'
                 . ' complement to DynamoDB TTL on the expires attribute; suitable for cron.',

@@ -82,17 +82,18 @@ final class DynamoSessionCakeBoot
         }
 
         $pluginDir = DynamoSessionVendor::pluginDir();
-        // CakePHP's core bootstrap derives its paths from these; APP points at a scratch "app" so nothing of a real
-        // application is read, and TMP goes to the system temp directory so a read-only checkout works.
-        $tmp = sys_get_temp_dir() . DIRECTORY_SEPARATOR . 'dynamo-session-cake-' . getmypid() . DIRECTORY_SEPARATOR;
+        // CakePHP's core bootstrap derives its paths from these. APP is a scratch "app" directory that does not
+        // exist, so nothing of a real application is read; it and TMP are under the system temp directory so a
+        // read-only checkout works.
+        $scratch = sys_get_temp_dir() . DIRECTORY_SEPARATOR . 'dynamo-session-cake-' . getmypid();
         $constants = [
             'DS' => DIRECTORY_SEPARATOR,
-            'ROOT' => $pluginDir . DIRECTORY_SEPARATOR . 'Test',
-            'APP_DIR' => 'Worker',
+            'ROOT' => $scratch,
+            'APP_DIR' => 'app',
             'WEBROOT_DIR' => 'webroot',
-            'WWW_ROOT' => $pluginDir . DIRECTORY_SEPARATOR . 'Test' . DIRECTORY_SEPARATOR . 'Worker'
-                . DIRECTORY_SEPARATOR . 'webroot' . DIRECTORY_SEPARATOR,
-            'TMP' => $tmp,
+            'WWW_ROOT' => $scratch . DIRECTORY_SEPARATOR . 'app' . DIRECTORY_SEPARATOR . 'webroot'
+                . DIRECTORY_SEPARATOR,
+            'TMP' => $scratch . DIRECTORY_SEPARATOR,
             'CAKE_CORE_INCLUDE_PATH' => $lib,
         ];
         foreach ($constants as $name => $value) {
