@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs with apt the system packages the test suite needs, and only those that are missing.
 # Idempotent: a second run finds everything and changes nothing (and never runs `apt-get update`).
-# Docker is deliberately not installed: the container backend's tests skip, saying why, without an engine.
+# Docker (Debian's docker.io) is installed where this runs as root or in CI: ci/test.sh starts its own dockerd
+# for the container backend's tests.
 set -euo pipefail
 
 packages=()
@@ -36,8 +37,12 @@ else
 fi
 command -v phpunit >/dev/null 2>&1 || packages+=(phpunit)
 
+if [ "${CI:-}" = "true" ] || [ "$(id -u)" -eq 0 ]; then
+    command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+fi
+
 if [ "${#packages[@]}" -eq 0 ]; then
-    echo "setup-system: node, npm, python3 -m venv, php (xml, mbstring, curl) and phpunit are present"
+    echo "setup-system: node, npm, python3 -m venv, php (xml, mbstring, curl), phpunit and dockerd are present"
     exit 0
 fi
 

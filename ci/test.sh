@@ -33,6 +33,28 @@ if [ "${#failed[@]}" -ne 0 ]; then
     echo "the system packages could not be installed; the other sections would fail for that reason" >&2
     exit 1
 fi
+
+# The container backend runs for real where this script can start a Docker engine (CI does, as root); there
+# its tests must run, not skip. Elsewhere they skip, saying why.
+# shellcheck source=ci/docker.sh
+source ci/docker.sh
+docker_ready=0
+container_backend() {
+    docker_engine_start &&
+        cargo build -q -p dynamo-harness &&
+        docker_image_build target/debug/dynamo-harness
+}
+if [ "${CI:-}" = "true" ] || [ "$(id -u)" -eq 0 ]; then
+    trap docker_engine_stop EXIT
+    section "Docker engine and the container image (ci/docker.sh)" container_backend
+    if [ "${#failed[@]}" -eq 0 ]; then
+        docker_ready=1
+        export DYNAMO_HARNESS_REQUIRE_DOCKER=1 DYNAMO_HARNESS_CONTAINER_IMAGE="$CONTAINER_IMAGE"
+    fi
+else
+    echo "skipped: the Docker engine (starting dockerd needs root); the container backend's tests skip"
+fi
+
 section "cargo fmt --all --check" cargo fmt --all --check
 section "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 section "cargo test --workspace --no-fail-fast" cargo test --workspace --no-fail-fast
@@ -47,6 +69,13 @@ conformance_matrix() {
             --report target/ci-reports/conform-locking
 }
 section "conformance matrix (dynamo-harness conform)" conformance_matrix
+container_conformance() {
+    cargo run -q -p dynamo-harness -- conform --backend container --image "$CONTAINER_IMAGE" \
+        --subjects rust --report target/ci-reports/conform-container
+}
+if [ "$docker_ready" -eq 1 ]; then
+    section "conformance on the container backend (conform --backend container)" container_conformance
+fi
 section "cfn-lint (ci/cfn-lint.sh)" bash ci/cfn-lint.sh
 section "PHP (plugin/DynamoSession/ci-tests.sh)" php_checks
 

@@ -88,7 +88,7 @@ fn a_scenario_folder_from_outside_runs_without_code_changes() {
     );
     let junit = std::fs::read_to_string(report.path().join("junit.xml")).unwrap();
     assert!(
-        junit.contains(r#"<testsuite name="rust on dynalite" tests="2" failures="1""#),
+        junit.contains(r#"<testsuite name="rust on dynoxide" tests="2" failures="1""#),
         "{junit}"
     );
     let summary = std::fs::read_to_string(report.path().join("summary.md")).unwrap();

@@ -1,10 +1,10 @@
 //! The whole catalogue against the `rust` subject on the embedded backend, one test per case (libtest-mimic),
 //! so a failure names its case: `cargo test -p dynamo-harness --test conformance -- C12`.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use dynamo_backends::{BackendKind, BackendOptions};
-use dynamo_harness::conform::plan::backdrop_of;
+use dynamo_harness::conform::plan::{TtlProcessChoice, backdrop_of, must_run_alone};
 use dynamo_harness::conform::result::Status;
 use dynamo_harness::conform::runner::{RunOptions, run_case, skip_reason};
 use dynamo_harness::scenario::{self, Case};
@@ -22,16 +22,17 @@ fn main() -> std::process::ExitCode {
             .build()
             .expect("a tokio runtime"),
     );
-    // One dynalite for the whole binary; every case makes its own table and proxy, so trials run in parallel.
+    // One dynoxide for the whole binary; every case makes its own table and proxy, so trials run in parallel
+    // (a case that must run alone takes `ALONE` exclusively, as `conform --jobs` does).
     let backend = runtime
         .block_on(dynamo_backends::start(&BackendOptions {
-            kind: BackendKind::Dynalite,
+            kind: BackendKind::Dynoxide,
             ..BackendOptions::default()
         }))
-        .expect("dynalite starts (node and npm are needed; see README.md)");
+        .expect("dynoxide starts");
     let backdrop = Arc::new(
         runtime
-            .block_on(backdrop_of(backend.as_ref()))
+            .block_on(backdrop_of(backend.as_ref(), TtlProcessChoice::Auto))
             .expect("the backend's credentials"),
     );
     let subject = Arc::new(RustSubject::new());
@@ -46,6 +47,16 @@ fn main() -> std::process::ExitCode {
     let conclusion = libtest_mimic::run(&args, trials);
     drop(backend);
     conclusion.exit_code()
+}
+
+/// Cases take it shared; one that must run alone takes it exclusively.
+static ALONE: RwLock<()> = RwLock::new(());
+
+/// Held for the length of a trial.
+#[allow(dead_code)]
+enum Guard {
+    Alone(RwLockWriteGuard<'static, ()>),
+    Shared(RwLockReadGuard<'static, ()>),
 }
 
 fn trial(
@@ -67,6 +78,11 @@ fn trial(
     let subject = Arc::clone(subject);
     let options = options.clone();
     Trial::test(name, move || {
+        let alone = must_run_alone(&case, &backdrop);
+        let _guard = match alone {
+            true => Guard::Alone(ALONE.write().unwrap_or_else(|p| p.into_inner())),
+            false => Guard::Shared(ALONE.read().unwrap_or_else(|p| p.into_inner())),
+        };
         let result = runtime.block_on(run_case(
             &case,
             subject.as_ref(),

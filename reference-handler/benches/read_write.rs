@@ -105,7 +105,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let backend = dynamo_backends::start(&BackendOptions {
-            kind: BackendKind::Dynalite,
+            kind: BackendKind::Dynoxide,
             ..BackendOptions::default()
         })
         .await

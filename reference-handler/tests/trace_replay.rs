@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use dynamo_backends::{TableSpec, provision_table, shared_dynalite};
+use dynamo_backends::{BackendKind, TableSpec, provision_table, shared_backend};
 use dynamo_session::{RetryPolicy, SessionClient, SessionConfig, SessionHandler, SystemClock};
 use dynamo_wire::{
     Collapse, CompareOptions, NormaliseOptions, WireProxy, WireRecord, compare_calls, normalise,
@@ -78,7 +78,9 @@ struct Replay {
 impl Replay {
     async fn start(name: &str) -> Replay {
         let serial = SERIAL.lock().await;
-        let backend = shared_dynalite().await.expect("dynalite starts");
+        let backend = shared_backend(BackendKind::Dynoxide)
+            .await
+            .expect("dynoxide starts");
         let raw = aws_sdk_dynamodb::Client::new(&backend.sdk_config());
         provision_table(&raw, backend.capabilities(), &TableSpec::named(TABLE))
             .await

@@ -1,13 +1,17 @@
-//! DynamoDB Local in a container, through testcontainers, for machines with a Docker engine.
+//! A DynamoDB-compatible server in a container, through testcontainers, for machines with a Docker engine:
+//! Amazon's DynamoDB Local at the pinned tag by default, or any image (`--image NAME:TAG`) that serves the
+//! DynamoDB API on port 8000 of the container.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use testcontainers_modules::dynamodb_local::DynamoDb;
+use std::collections::HashMap;
+
+use testcontainers_modules::testcontainers::bollard::models::PortBinding;
 use testcontainers_modules::testcontainers::core::IntoContainerPort;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
-use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+use testcontainers_modules::testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::readiness::wait_for_list_tables;
@@ -17,8 +21,8 @@ use crate::{
     versions,
 };
 
-/// DynamoDB Local's port inside the container.
-const DYNAMODB_LOCAL_PORT: u16 = 8000;
+/// The port the image serves the DynamoDB API on inside the container (DynamoDB Local's).
+pub const CONTAINER_PORT: u16 = 8000;
 
 /// Checks that a Docker engine answers `GET /_ping` (at `DOCKER_HOST`, else the usual sockets).
 ///
@@ -109,32 +113,58 @@ async fn ping(
     }
 }
 
-pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, BackendError> {
-    docker_available().await?;
-    let image = versions::dynamodb_local_image();
-    let tag = versions::dynamodb_local_tag();
-    (opts.progress)(&format!(
-        "starting {image}:{tag} with testcontainers (the first pull can take a minute)"
-    ));
-    let mut request = DynamoDb::default().with_name(image).with_tag(tag);
-    if let Some(port) = opts.port {
-        request = request.with_mapped_port(port, DYNAMODB_LOCAL_PORT.tcp());
+/// The image name and tag a container backend runs: `--image`, else the pinned DynamoDB Local.
+pub fn container_image(opts: &BackendOptions) -> Result<(String, String), BackendError> {
+    match opts.image.as_deref().map(str::trim) {
+        None | Some("") => Ok((
+            versions::dynamodb_local_image().to_owned(),
+            versions::dynamodb_local_tag().to_owned(),
+        )),
+        Some(image) => match image.rsplit_once(':') {
+            Some((name, tag)) if !name.is_empty() && !tag.is_empty() && !tag.contains('/') => {
+                Ok((name.to_owned(), tag.to_owned()))
+            }
+            _ => Err(BackendError::InvalidOptions(format!(
+                "container image `{image}` must be NAME:TAG, e.g. {}:{}",
+                versions::dynamodb_local_image(),
+                versions::dynamodb_local_tag()
+            ))),
+        },
     }
-    let container = request
+}
+
+pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, BackendError> {
+    let (image, tag) = container_image(opts)?;
+    docker_available().await?;
+    (opts.progress)(&format!(
+        "starting {image}:{tag} with testcontainers (a local image of that name is used as it is; \
+         otherwise it is pulled, which can take a minute)"
+    ));
+    // The port is published on loopback only; `None` lets Docker choose a free one.
+    let host_port = opts.port.map(|port| port.to_string()).unwrap_or_default();
+    let container = GenericImage::new(image.clone(), tag.clone())
+        .with_exposed_port(CONTAINER_PORT.tcp())
+        .with_host_config_modifier(move |host_config| {
+            host_config.publish_all_ports = Some(false);
+            host_config.port_bindings = Some(HashMap::from([(
+                format!("{CONTAINER_PORT}/tcp"),
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".to_owned()),
+                    host_port: Some(host_port.clone()),
+                }]),
+            )]));
+        })
         .start()
         .await
-        .map_err(|err| BackendError::Container(err.to_string()))?;
-    let host = container
-        .get_host()
-        .await
-        .map_err(|err| BackendError::Container(err.to_string()))?;
+        .map_err(|err| BackendError::Container(format!("{image}:{tag}: {err}")))?;
     let port = container
-        .get_host_port_ipv4(DYNAMODB_LOCAL_PORT.tcp())
+        .get_host_port_ipv4(CONTAINER_PORT.tcp())
         .await
         .map_err(|err| BackendError::Container(err.to_string()))?;
-    let endpoint = format!("http://{host}:{port}");
+    let endpoint = format!("http://127.0.0.1:{port}");
     let config = local_config(&endpoint);
     let probe = probe_client(&config);
+    // The one wait condition that fits every image serving the DynamoDB API: a ListTables that answers.
     let within = Duration::from_secs(60);
     wait_for_list_tables(
         &probe,
@@ -142,14 +172,14 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
         || Ok(()),
         |last_error| {
             BackendError::Container(format!(
-                "DynamoDB Local at {endpoint} did not answer ListTables within {}s: {last_error}",
+                "{image}:{tag} at {endpoint} did not answer ListTables within {}s: {last_error}",
                 within.as_secs()
             ))
         },
     )
     .await?;
-    (opts.progress)(&format!("DynamoDB Local answered at {endpoint}"));
-    let capabilities = measure_capabilities(&probe, false).await?;
+    (opts.progress)(&format!("{image}:{tag} answered at {endpoint}"));
+    let capabilities = measure_capabilities(&probe, false, None).await?;
     Ok(Box::new(ContainerBackend {
         endpoint,
         config,
@@ -163,7 +193,7 @@ struct ContainerBackend {
     config: SdkConfig,
     capabilities: Capabilities,
     /// Dropping it removes the container (testcontainers does that synchronously in its Drop).
-    container: ContainerAsync<DynamoDb>,
+    container: ContainerAsync<GenericImage>,
 }
 
 #[async_trait::async_trait]

@@ -88,17 +88,11 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
     check_reachable(&config, &endpoint_url).await?;
     let capabilities = match endpoint {
         // Another server: measure it like the ones we start.
-        Some(_) => measure_capabilities(&probe_client(&config), false).await?,
+        Some(_) => measure_capabilities(&probe_client(&config), false, None).await?,
         // Real DynamoDB. Not measured: a scratch table needs CreateTable/DeleteTable permissions that the
         // plugin's IAM policy rightly does not grant, and takes seconds to become ACTIVE. AWS's documented
         // behaviour: TTL API, B values byte-exact, and a TTL process (which deletes within days, not seconds).
-        None => Capabilities {
-            ttl_api: true,
-            binary_via_attribute_updates: true,
-            deletes_expired_items: true,
-            validates_keys: true,
-            scan_filter_skips_mismatched_types: true,
-        },
+        None => Capabilities::AWS,
     };
     Ok(Box::new(EndpointBackend {
         endpoint_url,

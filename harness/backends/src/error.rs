@@ -26,6 +26,10 @@ pub enum BackendError {
         output_tail: String,
     },
 
+    /// The embedded server (dynoxide, in this process) could not start, sweep or stop.
+    #[error("the embedded dynoxide backend: {0}")]
+    Embedded(String),
+
     /// A program could not be started at all (not a missing program: permissions, bad path, ...).
     #[error("could not run `{command}`: {source}")]
     Spawn {
@@ -62,12 +66,12 @@ pub enum BackendError {
     /// No Docker engine answered, so the container backend cannot run here.
     #[error(
         "no Docker engine answered ({reason}); the container backend needs one. \
-         Use `--backend dynalite` (needs node) or `--backend moto` (needs python3) instead"
+         Use `--backend dynoxide` (in process, needs nothing) instead"
     )]
     DockerUnavailable { reason: String },
 
     /// testcontainers failed after Docker answered.
-    #[error("the DynamoDB Local container failed: {0}")]
+    #[error("the container backend failed: {0}")]
     Container(String),
 
     /// The options do not make sense for the chosen backend.

@@ -5,15 +5,18 @@
 //! then creates the session table the way the DynamoSession plugin's CloudFormation template does. Dropping
 //! the backend (or [`Backend::shutdown`]) stops everything it started.
 //!
-//! Kinds: `dynalite` (the embedded default: npm, fast, no TTL API), `moto` (PyPI, TTL API, slow, corrupts
-//! binary values written through `AttributeUpdates`), `container` (DynamoDB Local through testcontainers,
-//! where a Docker engine answers) and `endpoint` (any URL, real AWS included).
+//! Kinds: `dynoxide` (the default: the `dynoxide-rs` emulator served inside this process, nothing to install,
+//! TTL API and its own TTL process run on demand), `dynalite` (npm, fast, no TTL API), `moto` (PyPI, TTL API,
+//! slow, corrupts binary values written through `AttributeUpdates`), `container` (an image through
+//! testcontainers, Amazon's DynamoDB Local by default, where a Docker engine answers) and `endpoint` (any URL,
+//! real AWS included).
 //!
-//! Tests of other crates can share one dynalite per test binary with [`shared_dynalite`].
+//! Tests of other crates can share one backend per test binary with [`shared_backend`].
 
 mod capabilities;
 mod container;
 mod dynalite;
+mod dynoxide;
 mod endpoint;
 mod error;
 mod moto;
@@ -30,10 +33,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use capabilities::{Capabilities, measure_capabilities};
-pub use container::docker_available;
+pub use capabilities::{Capabilities, Capability, TtlRules, TtlSweeper, measure_capabilities};
+pub use container::{CONTAINER_PORT, container_image, docker_available};
 pub use error::BackendError;
-pub use shared::shared_dynalite;
+pub use shared::{shared_backend, shared_dynalite};
 pub use table::{TableReport, TableSpec, TtlStatus, provision_table};
 
 /// Receives human-readable progress lines (provisioning can take a minute the first time).
@@ -52,8 +55,11 @@ pub fn stderr_progress() -> Progress {
 /// Which kind of DynamoDB-compatible server to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BackendKind {
-    /// dynalite from npm, in memory (the default: fast, no TTL API).
+    /// dynoxide served inside this process, in memory (the default: nothing to install, TTL API, its own TTL
+    /// process on demand).
     #[default]
+    Dynoxide,
+    /// dynalite from npm, in memory (fast, no TTL API).
     Dynalite,
     /// moto's server from PyPI, in memory (TTL API, slow, corrupts B values written via AttributeUpdates).
     Moto,
@@ -65,10 +71,17 @@ pub enum BackendKind {
 
 impl BackendKind {
     /// Every kind, in the order they are documented.
-    pub const ALL: [BackendKind; 4] = [Self::Dynalite, Self::Moto, Self::Container, Self::Endpoint];
+    pub const ALL: [BackendKind; 5] = [
+        Self::Dynoxide,
+        Self::Dynalite,
+        Self::Moto,
+        Self::Container,
+        Self::Endpoint,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Dynoxide => "dynoxide",
             Self::Dynalite => "dynalite",
             Self::Moto => "moto",
             Self::Container => "container",
@@ -92,7 +105,8 @@ impl FromStr for BackendKind {
             .find(|kind| kind.as_str().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| {
                 BackendError::InvalidOptions(format!(
-                    "unknown backend `{text}`; expected one of dynalite, moto, container, endpoint"
+                    "unknown backend `{text}`; expected one of {}",
+                    Self::ALL.map(Self::as_str).join(", ")
                 ))
             })
     }
@@ -102,12 +116,46 @@ impl FromStr for BackendKind {
 #[derive(Clone)]
 pub struct BackendOptions {
     pub kind: BackendKind,
-    /// Port to listen on (127.0.0.1) for dynalite, moto and container; `None` picks a free one.
+    /// Port to listen on (127.0.0.1) for dynoxide, dynalite, moto and container; `None` picks a free one.
     pub port: Option<u16>,
     /// Only for `endpoint`: the URL. `None` falls back to `COMANAGE_REGISTRY_DYNAMODB_ENDPOINT`, then to the
     /// regional AWS endpoint.
     pub endpoint: Option<String>,
+    /// Only for `container`: the image as `NAME:TAG`; `None` is Amazon's DynamoDB Local at the pinned tag.
+    pub image: Option<String>,
+    /// Only for `dynoxide`: the address to listen on (`0.0.0.0` inside a container image); `None` is
+    /// 127.0.0.1.
+    pub listen_host: Option<std::net::IpAddr>,
     pub progress: Progress,
+}
+
+/// Where the kinds that need one find their server: the endpoint's URL, the container's image. Each applies
+/// only to its own kind, so one value serves a run over several backends.
+#[derive(Debug, Clone, Default)]
+pub struct BackendTarget {
+    /// For `endpoint`: the URL (`None`: `COMANAGE_REGISTRY_DYNAMODB_ENDPOINT`, then real AWS).
+    pub endpoint: Option<String>,
+    /// For `container`: the image as `NAME:TAG` (`None`: DynamoDB Local at the pinned tag).
+    pub image: Option<String>,
+}
+
+impl BackendOptions {
+    /// The options for `kind`, taking from `target` what applies to that kind.
+    pub fn for_kind(kind: BackendKind, target: &BackendTarget, progress: Progress) -> Self {
+        BackendOptions {
+            kind,
+            endpoint: target
+                .endpoint
+                .clone()
+                .filter(|_| kind == BackendKind::Endpoint),
+            image: target
+                .image
+                .clone()
+                .filter(|_| kind == BackendKind::Container),
+            progress,
+            ..BackendOptions::default()
+        }
+    }
 }
 
 impl Default for BackendOptions {
@@ -116,6 +164,8 @@ impl Default for BackendOptions {
             kind: BackendKind::default(),
             port: None,
             endpoint: None,
+            image: None,
+            listen_host: None,
             progress: silent_progress(),
         }
     }
@@ -127,6 +177,8 @@ impl fmt::Debug for BackendOptions {
             .field("kind", &self.kind)
             .field("port", &self.port)
             .field("endpoint", &self.endpoint)
+            .field("image", &self.image)
+            .field("listen_host", &self.listen_host)
             .finish_non_exhaustive()
     }
 }
@@ -146,6 +198,11 @@ pub trait Backend: Send + Sync {
     fn pid(&self) -> Option<u32> {
         None
     }
+    /// The backend's own TTL deletion, where it can be run on demand at a given time (dynoxide). `None`: the
+    /// harness plays DynamoDB's TTL rules itself.
+    fn ttl_sweeper(&self) -> Option<Arc<dyn TtlSweeper>> {
+        None
+    }
     /// Stops the server politely and waits for it. Dropping the backend also stops it, synchronously.
     async fn shutdown(self: Box<Self>) -> Result<(), BackendError>;
 }
@@ -158,7 +215,20 @@ pub async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, BackendErr
             opts.kind
         )));
     }
+    if opts.image.is_some() && opts.kind != BackendKind::Container {
+        return Err(BackendError::InvalidOptions(format!(
+            "an image only makes sense with the container backend, not {}",
+            opts.kind
+        )));
+    }
+    if opts.listen_host.is_some() && opts.kind != BackendKind::Dynoxide {
+        return Err(BackendError::InvalidOptions(format!(
+            "a listen address only makes sense with the dynoxide backend, not {}",
+            opts.kind
+        )));
+    }
     match opts.kind {
+        BackendKind::Dynoxide => dynoxide::start(opts).await,
         BackendKind::Dynalite => dynalite::start(opts).await,
         BackendKind::Moto => moto::start(opts).await,
         BackendKind::Container => container::start(opts).await,

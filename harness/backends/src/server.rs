@@ -66,7 +66,7 @@ pub(crate) async fn start_server(
             Err(err) => return Err(err),
         }
     };
-    let capabilities = measure_capabilities(&probe_client(&config), false).await?;
+    let capabilities = measure_capabilities(&probe_client(&config), false, None).await?;
     Ok(Box::new(ServerBackend {
         kind: launch.kind,
         endpoint,

@@ -27,12 +27,14 @@ pub enum BackendCommand {
 /// The backend kinds, with their help text.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum KindArg {
-    /// dynalite (npm, needs node): fast, in memory, no TTL API. The default.
+    /// dynoxide, served inside this process, in memory: nothing to install, TTL API. The default.
+    Dynoxide,
+    /// dynalite (npm, needs node): fast, in memory, no TTL API.
     Dynalite,
     /// moto's server (PyPI, needs python3 and python3-venv): TTL API, slow, corrupts B values written
     /// through AttributeUpdates.
     Moto,
-    /// DynamoDB Local in a container through testcontainers (needs a running Docker engine).
+    /// A container through testcontainers (needs a running Docker engine): DynamoDB Local, or --image.
     Container,
     /// An already running endpoint (--endpoint URL or COMANAGE_REGISTRY_DYNAMODB_ENDPOINT), or real AWS
     /// when no URL is given (region and credentials from COMANAGE_REGISTRY_DYNAMODB_* or aws-config).
@@ -42,6 +44,7 @@ enum KindArg {
 impl From<KindArg> for BackendKind {
     fn from(kind: KindArg) -> Self {
         match kind {
+            KindArg::Dynoxide => BackendKind::Dynoxide,
             KindArg::Dynalite => BackendKind::Dynalite,
             KindArg::Moto => BackendKind::Moto,
             KindArg::Container => BackendKind::Container,
@@ -53,14 +56,21 @@ impl From<KindArg> for BackendKind {
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Which backend to start.
-    #[arg(long, value_enum, default_value = "dynalite")]
+    #[arg(long, value_enum, default_value = "dynoxide")]
     backend: KindArg,
-    /// The URL of a running endpoint (only with --backend endpoint).
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// Port on 127.0.0.1 for dynalite, moto or the container (default: a free one).
+    #[command(flatten)]
+    target: super::TargetArgs,
+    /// Port on 127.0.0.1 for dynoxide, dynalite, moto or the container (default: a free one).
     #[arg(long, value_name = "N")]
     port: Option<u16>,
+    /// With --backend dynoxide: the address to listen on instead of 127.0.0.1. Only for a container image,
+    /// whose own network the server must answer on (`0.0.0.0`); the container backend publishes the port on
+    /// the host's loopback only.
+    #[arg(long, value_name = "IP")]
+    listen_host: Option<std::net::IpAddr>,
+    /// Create no table: serve only (a container image's server, whose tables each run creates itself).
+    #[arg(long)]
+    no_table: bool,
     /// Name of the session table to create (or reuse).
     #[arg(
         long,
@@ -82,10 +92,13 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     // is handled by stopping the backend rather than by the default action, which would skip destructors.
     let mut stop_signals = StopSignals::install()?;
     let options = BackendOptions {
-        kind: args.backend.into(),
         port: args.port,
-        endpoint: args.endpoint,
-        progress: stderr_progress(),
+        listen_host: args.listen_host,
+        ..BackendOptions::for_kind(
+            args.backend.into(),
+            &args.target.target(),
+            stderr_progress(),
+        )
     };
     let started = Instant::now();
     // Ctrl-C during a first-time install drops the start future, which kills npm/pip (kill_on_drop).
@@ -98,16 +111,22 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(130));
         }
     };
-    let client = aws_sdk_dynamodb::Client::new(&backend.sdk_config());
-    let report = provision_table(
-        &client,
-        backend.capabilities(),
-        &TableSpec::named(&args.table),
-    )
-    .await
-    .context("could not provision the session table")?;
+    let table = match args.no_table {
+        true => "none (--no-table)".to_owned(),
+        false => {
+            let client = aws_sdk_dynamodb::Client::new(&backend.sdk_config());
+            provision_table(
+                &client,
+                backend.capabilities(),
+                &TableSpec::named(&args.table),
+            )
+            .await
+            .context("could not provision the session table")?
+            .to_string()
+        }
+    };
 
-    print_summary(backend.as_ref(), &report.to_string());
+    print_summary(backend.as_ref(), &table);
     eprintln!(
         "[backend] up after {:.1} s; Ctrl-C stops it",
         started.elapsed().as_secs_f64()

@@ -1,19 +1,24 @@
 //! `dynamo-harness conform`: the catalogue against subjects and backends, as a matrix.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use dynamo_backends::BackendKind;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::conform::plan::{self, Event, Plan};
+use crate::conform::plan::{self, Event, Plan, TtlProcessChoice};
 use crate::conform::result::{Status, Summary};
 use crate::conform::runner::RunOptions;
 use crate::report;
 use crate::scenario::{self, Case};
 use crate::subject::{KNOWN_SUBJECTS, SubjectSettings};
+
+/// `--jobs` when not given (see its help).
+pub const DEFAULT_JOBS: u16 = 16;
 
 /// Run the conformance catalogue against session handlers and report a case × subject × backend matrix.
 ///
@@ -27,13 +32,13 @@ pub struct ConformArgs {
     #[arg(long, value_delimiter = ',', default_value = "rust")]
     pub subjects: Vec<String>,
 
-    /// Backends to run on, comma-separated: dynalite (embedded default), moto, container, endpoint.
-    #[arg(long = "backend", value_delimiter = ',', default_value = "dynalite")]
+    /// Backends to run on, comma-separated: dynoxide (embedded default, in process), dynalite, moto,
+    /// container, endpoint.
+    #[arg(long = "backend", value_delimiter = ',', default_value = "dynoxide")]
     pub backends: Vec<BackendKind>,
 
-    /// With --backend endpoint: the DynamoDB URL (else COMANAGE_REGISTRY_DYNAMODB_ENDPOINT, else AWS).
-    #[arg(long)]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub target: super::TargetArgs,
 
     /// Only cases whose id matches: an id (C12), a glob (C1*, TRACE-*), or several, comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -71,6 +76,18 @@ pub struct ConformArgs {
     /// List every skipped case with its reason (default: one line per reason).
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Cases in flight at once (each has its own table; a web app gets one instance per job). 1 plays them one
+    /// after another. The default was measured on a 2-core machine: more waits on the SDK's backoff and lock
+    /// retries than it computes, so the catalogue's wall time falls until about this many.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = DEFAULT_JOBS,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
+    /// Which TTL process `ttl_sweep` steps run: auto (the backend's own where it applies DynamoDB's rules,
+    /// measured at start; else the harness's), backend (its own even where it breaks a rule), harness.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub ttl_process: TtlProcessChoice,
 
     /// List the cases that would run, and stop.
     #[arg(long)]
@@ -121,55 +138,31 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     }
 
     let total = cases.len() * args.subjects.len() * args.backends.len();
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    let tally = Arc::new(Mutex::new(Summary::default()));
+    let progress_view = Arc::new(ProgressView::new(total as u64));
     let on_event = {
-        let bar = bar.clone();
-        let tally = Arc::clone(&tally);
-        move |event: Event<'_>| match event {
-            Event::Backend(name) => bar.println(format!("backend {name}: starting")),
-            Event::Subject(name) => bar.set_message(format!("subject {name}")),
-            Event::CaseDone(result) => {
-                let mut tally = tally.lock().unwrap_or_else(|p| p.into_inner());
-                match result.status {
-                    Status::Pass => tally.pass += 1,
-                    Status::Fail => tally.fail += 1,
-                    Status::Skip => tally.skip += 1,
-                }
-                bar.set_message(format!(
-                    "{} {}@{} ({})",
-                    result.id,
-                    result.subject,
-                    result.backend,
-                    tally.line()
-                ));
-                bar.inc(1);
-            }
-        }
+        let view = Arc::clone(&progress_view);
+        move |event: Event<'_>| view.on_event(event)
     };
-    let progress_bar = bar.clone();
-    let progress: dynamo_backends::Progress =
-        Arc::new(move |line: &str| progress_bar.println(format!("  {line}")));
+    let progress: dynamo_backends::Progress = {
+        let view = Arc::clone(&progress_view);
+        Arc::new(move |line: &str| view.println(&format!("  {line}")))
+    };
     let plan = Plan {
         cases,
         subjects: args.subjects.clone(),
         backends: args.backends.clone(),
-        endpoint: args.endpoint.clone(),
+        target: args.target.target(),
         options: RunOptions { slow: args.slow },
         settings: SubjectSettings {
             php_vendor: args.php_vendor.clone(),
             locking: args.locking,
             ..SubjectSettings::default()
         },
+        ttl_process: args.ttl_process,
     };
-    let mut results = plan::run(&plan, progress, &on_event).await?;
-    bar.finish_and_clear();
-    report::write_folder(&args.report, &mut results)?;
+    let mut results = plan::run(&plan, usize::from(args.jobs), progress, &on_event).await?;
+    progress_view.finish();
+    report::write_folder(&args.report, &mut results, &progress_view.backends())?;
     print!("{}", report::terminal::render(&results, args.verbose));
     println!("report: {}", args.report.display());
     let summary = Summary::of(&results);
@@ -187,4 +180,139 @@ fn selected(case: &Case, filters: &[String], groups: &[String]) -> bool {
             .any(|f| crate::conform::matcher::match_glob(f, &case.id));
     let group_ok = groups.is_empty() || groups.iter().any(|g| g.eq_ignore_ascii_case(&case.group));
     id_ok && group_ok
+}
+
+/// Shows a run's progress: a bar with cases done, failed and the slowest case still running on a terminal;
+/// elsewhere (CI logs) a plain line every few seconds.
+struct ProgressView {
+    bar: ProgressBar,
+    plain: bool,
+    state: Mutex<ProgressState>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    tally: Summary,
+    /// Cases running now, by "id subject@backend", with when each started.
+    running: Vec<(String, Instant)>,
+    /// The backends that came up, in the order they did.
+    backends: Vec<report::BackendFacts>,
+    last_plain_line: Option<Instant>,
+}
+
+/// How often a plain progress line is printed when the output is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+impl ProgressView {
+    fn new(total: u64) -> Self {
+        let plain = !std::io::stderr().is_terminal();
+        let bar = match plain {
+            true => ProgressBar::hidden(),
+            false => ProgressBar::new(total),
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_length(total);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        ProgressView {
+            bar,
+            plain,
+            state: Mutex::new(ProgressState::default()),
+        }
+    }
+
+    fn println(&self, line: &str) {
+        match self.plain {
+            true => eprintln!("{line}"),
+            false => self.bar.println(line),
+        }
+    }
+
+    fn on_event(&self, event: Event<'_>) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Event::Backend(name) => self.println(&format!("backend {name}: starting")),
+            Event::BackendUp {
+                name,
+                capabilities,
+                ttl_process,
+            } => {
+                self.println(&format!(
+                    "backend {name}: up; ttl_sweep steps run {ttl_process}"
+                ));
+                for missing in capabilities.missing() {
+                    self.println(&format!(
+                        "backend {name}: lacks {missing}; failures of cases that depend on it are put down to the backend"
+                    ));
+                }
+                state.backends.push(report::BackendFacts {
+                    name: name.to_owned(),
+                    capabilities: *capabilities,
+                    ttl_process,
+                });
+            }
+            Event::CaseStarted {
+                id,
+                subject,
+                backend,
+            } => state
+                .running
+                .push((format!("{id} {subject}@{backend}"), Instant::now())),
+            Event::CaseDone(result) => {
+                let key = format!("{} {}@{}", result.id, result.subject, result.backend);
+                if let Some(at) = state.running.iter().position(|(k, _)| *k == key) {
+                    state.running.remove(at);
+                }
+                match result.status {
+                    Status::Pass => state.tally.pass += 1,
+                    Status::Fail => state.tally.fail += 1,
+                    Status::Skip => state.tally.skip += 1,
+                }
+                self.bar.inc(1);
+            }
+        }
+        let slowest = state
+            .running
+            .iter()
+            .min_by_key(|(_, started)| *started)
+            .map(|(key, started)| {
+                format!(
+                    "; slowest running: {key} ({} s)",
+                    started.elapsed().as_secs()
+                )
+            })
+            .unwrap_or_default();
+        let message = format!(
+            "{} failed, {} running{slowest}",
+            state.tally.fail,
+            state.running.len()
+        );
+        self.bar.set_message(message.clone());
+        let due = state
+            .last_plain_line
+            .is_none_or(|at| at.elapsed() >= PLAIN_EVERY);
+        if self.plain && due {
+            state.last_plain_line = Some(Instant::now());
+            eprintln!(
+                "conform: {}/{} done: {message}",
+                self.bar.position(),
+                self.bar.length().unwrap_or_default()
+            );
+        }
+    }
+
+    fn backends(&self) -> Vec<report::BackendFacts> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .backends
+            .clone()
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

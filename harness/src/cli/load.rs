@@ -47,13 +47,13 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub locking: Option<LockingMode>,
 
-    /// Backend the harness starts for rust-http and php-http: dynalite (default), moto, container, endpoint.
-    #[arg(long, default_value = "dynalite")]
+    /// Backend the harness starts for rust-http and php-http: dynoxide (default, in process), dynalite, moto,
+    /// container, endpoint.
+    #[arg(long, default_value = "dynoxide")]
     pub backend: BackendKind,
 
-    /// With --backend endpoint: the DynamoDB URL.
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub target: super::TargetArgs,
 
     /// For the url subject: the base URL of a running deployment that speaks the harness's HTTP contract.
     /// Load goes to this URL only.
@@ -176,7 +176,7 @@ async fn run(
         duration,
         locking,
         backend: common.backend,
-        endpoint: common.endpoint.clone(),
+        target: common.target.target(),
         url: common.url.clone(),
         report_dir: report_dir.clone(),
         settings: SubjectSettings {

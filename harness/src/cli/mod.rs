@@ -1,12 +1,14 @@
 //! The command line: one module per subcommand, each with its clap arguments and a `run`.
 
 pub mod backend;
+pub mod bench;
 pub mod conform;
 pub mod load;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use dynamo_backends::BackendTarget;
 
 /// Conformance, fault and load harness for DynamoDB-backed PHP session handlers.
 ///
@@ -31,6 +33,9 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Run one load profile against several HTTP subjects and report them side by side.
     Compare(load::CompareArgs),
+    /// Benchmarks that print ratios measured in one run (backends against each other, --jobs speed-up).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Runs the parsed command on a fresh tokio runtime and returns the process exit code.
@@ -44,6 +49,28 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Conform(args) => conform::run(args).await,
             Command::Load(args) => load::run_load(args).await,
             Command::Compare(args) => load::run_compare(args).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     })
+}
+
+/// Where the backends that need one find their server; each option applies only to its own kind.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// With --backend endpoint: the DynamoDB URL (else COMANAGE_REGISTRY_DYNAMODB_ENDPOINT, else real AWS).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// With --backend container: the image, NAME:TAG, serving the DynamoDB API on the container's port 8000
+    /// (default: Amazon's DynamoDB Local at the tag pinned in ci/versions.env).
+    #[arg(long, value_name = "NAME:TAG", env = "DYNAMO_HARNESS_CONTAINER_IMAGE")]
+    pub image: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> BackendTarget {
+        BackendTarget {
+            endpoint: self.endpoint.clone(),
+            image: self.image.clone(),
+        }
+    }
 }

@@ -1,17 +1,24 @@
-//! A whole conformance run: every chosen backend × subject × case, in that nesting, so each backend and each
-//! subject is started once.
+//! A whole conformance run: every chosen backend × subject × case. Each backend starts once; each subject once
+//! per web-app setting (a web app once per lane, since its cases share its table). Cases run concurrently up
+//! to `--jobs`, and the results come back in catalogue order, the same at any degree.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use futures::StreamExt as _;
+use tokio::sync::{RwLock, Semaphore};
 
 use anyhow::Context as _;
 use aws_credential_types::provider::ProvideCredentials as _;
-use dynamo_backends::{BackendKind, BackendOptions, Progress};
+use dynamo_backends::{BackendKind, BackendOptions, BackendTarget, Progress};
 use dynamo_wire::WireProxy;
 
 use super::result::CaseResult;
 use super::runner::{Backdrop, HttpBackdrop, RunOptions, run_case};
 use super::table;
-use crate::scenario::Case;
+use crate::scenario::{Case, StepOp};
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
 
 /// The table HTTP subjects (the web apps) keep their sessions in, as in the plugin's CloudFormation.
@@ -21,68 +28,183 @@ pub struct Plan {
     pub cases: Vec<Case>,
     pub subjects: Vec<String>,
     pub backends: Vec<BackendKind>,
-    /// For the `endpoint` backend.
-    pub endpoint: Option<String>,
+    /// The endpoint URL and container image, for the kinds that use them.
+    pub target: BackendTarget,
     pub options: RunOptions,
     pub settings: SubjectSettings,
+    /// Which TTL process `ttl_sweep` steps run.
+    pub ttl_process: TtlProcessChoice,
 }
 
-/// What the runner reports as it goes, for a progress bar.
+/// Which TTL process `ttl_sweep` steps run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TtlProcessChoice {
+    /// The backend's own where it can run one on demand and it was measured to apply DynamoDB's rules; the
+    /// harness's sweep (DynamoDB's rules) elsewhere.
+    #[default]
+    Auto,
+    /// The backend's own wherever it has one, rules broken or not: a case about TTL's rules then fails on a
+    /// backend that breaks them, put down to the backend.
+    Backend,
+    /// Always the harness's sweep, with DynamoDB's rules.
+    Harness,
+}
+
+/// What the runner reports as it goes, for a progress bar. Cases run concurrently, so events of different
+/// cases interleave; `CaseStarted` and `CaseDone` name the case.
 pub enum Event<'a> {
     Backend(&'a str),
-    Subject(&'a str),
+    /// The backend is up, with what it was measured to do.
+    BackendUp {
+        name: &'a str,
+        capabilities: &'a dynamo_backends::Capabilities,
+        /// Which TTL process the run's `ttl_sweep` steps play there, in words.
+        ttl_process: String,
+    },
+    CaseStarted {
+        id: &'a str,
+        subject: &'a str,
+        backend: &'a str,
+    },
     CaseDone(&'a CaseResult),
 }
 
+/// How many cases may be in flight at once; and, per backend, a case that must run alone waits until no other
+/// case runs on that backend (and keeps every other case waiting while it runs).
+struct Gate {
+    jobs: Semaphore,
+}
+
+/// Per backend: cases take it shared, a case that must run alone takes it exclusively.
+type AloneLock = RwLock<()>;
+
+impl Gate {
+    async fn run<T>(
+        &self,
+        alone_lock: &AloneLock,
+        alone: bool,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let _permit = self
+            .jobs
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        match alone {
+            true => {
+                let _only_me = alone_lock.write().await;
+                work.await
+            }
+            false => {
+                let _with_others = alone_lock.read().await;
+                work.await
+            }
+        }
+    }
+}
+
+/// A case must run alone when it says so, or when it sweeps TTL on a backend whose sweep covers every table
+/// (its time would expire other cases' items).
+pub fn must_run_alone(case: &Case, backdrop: &Backdrop) -> bool {
+    case.alone
+        || (backdrop.sweeper.is_some() && case.steps.iter().any(|step| step.op == StepOp::TtlSweep))
+}
+
+/// Plays every case on every backend for every subject, `jobs` cases at a time, and returns the results in
+/// catalogue order (backend, subject, case), whatever finished first.
 pub async fn run(
     plan: &Plan,
+    jobs: usize,
     progress: Progress,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> anyhow::Result<Vec<CaseResult>> {
-    let mut results = Vec::new();
-    let mut sequence = 0;
-    for kind in &plan.backends {
-        on_event(Event::Backend(kind.as_str()));
-        let backend = dynamo_backends::start(&BackendOptions {
-            kind: *kind,
-            endpoint: plan.endpoint.clone(),
-            progress: progress.clone(),
-            ..BackendOptions::default()
-        })
-        .await
-        .with_context(|| format!("starting the {kind} backend"))?;
-        let backdrop = backdrop_of(backend.as_ref()).await?;
-        for name in &plan.subjects {
-            on_event(Event::Subject(name));
-            for pass in passes(plan, name) {
-                let settings = SubjectSettings {
-                    locking: pass.locking,
-                    ..plan.settings.clone()
-                };
-                run_pass(
-                    plan,
-                    name,
-                    &settings,
-                    &pass.cases,
-                    &backdrop,
-                    &mut sequence,
-                    on_event,
-                    &mut results,
-                )
-                .await?;
+    let gate = Gate {
+        jobs: Semaphore::new(jobs.max(1)),
+    };
+    let per_backend = plan
+        .backends
+        .iter()
+        .enumerate()
+        .map(|(backend_index, kind)| {
+            let gate = &gate;
+            let progress = progress.clone();
+            async move {
+                on_event(Event::Backend(kind.as_str()));
+                let backend = dynamo_backends::start(&BackendOptions::for_kind(
+                    *kind,
+                    &plan.target,
+                    progress,
+                ))
+                .await
+                .with_context(|| format!("starting the {kind} backend"))?;
+                let backdrop = backdrop_of(backend.as_ref(), plan.ttl_process).await?;
+                on_event(Event::BackendUp {
+                    name: kind.as_str(),
+                    capabilities: backend.capabilities(),
+                    ttl_process: backdrop.ttl_process(),
+                });
+                let alone_lock = AloneLock::new(());
+                let pools = plan
+                    .subjects
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(subject_index, name)| {
+                        passes(plan, name)
+                            .into_iter()
+                            .map(move |pass| (subject_index, name, pass))
+                    });
+                let pools = pools
+                    .enumerate()
+                    .map(|(pool_index, (subject_index, name, pass))| {
+                        let settings = SubjectSettings {
+                            locking: pass.locking,
+                            ..plan.settings.clone()
+                        };
+                        let pool = Pool {
+                            plan,
+                            name,
+                            backdrop: &backdrop,
+                            gate,
+                            alone_lock: &alone_lock,
+                            lanes: jobs.max(1),
+                            // Unique table names across backends, pools and cases, the same at any degree.
+                            sequence_base: (backend_index * 100 + pool_index) * 10_000,
+                            on_event,
+                        };
+                        async move {
+                            let results = pool.run(&settings, &pass.cases).await?;
+                            anyhow::Ok(
+                                results
+                                    .into_iter()
+                                    .map(|(case_index, result)| {
+                                        ((backend_index, subject_index, case_index), result)
+                                    })
+                                    .collect::<Vec<_>>(),
+                            )
+                        }
+                    });
+                let outcome = futures::future::try_join_all(pools).await;
+                let stopped = tokio::time::timeout(Duration::from_secs(10), backend.shutdown())
+                    .await
+                    .context("the backend did not stop within 10 s");
+                let results = outcome?;
+                stopped??;
+                anyhow::Ok(results.into_iter().flatten().collect::<Vec<_>>())
             }
-        }
-        tokio::time::timeout(Duration::from_secs(10), backend.shutdown())
-            .await
-            .context("the backend did not stop within 10 s")??;
-    }
-    Ok(results)
+        });
+    let mut keyed: Vec<_> = futures::future::try_join_all(per_backend)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    keyed.sort_by_key(|(key, _)| *key);
+    Ok(keyed.into_iter().map(|(_, result)| result).collect())
 }
 
-/// The cases one start of a subject runs, with the web-app setting they share.
+/// The cases one start of a subject runs (with their index in the plan), with the web-app setting they share.
 struct Pass<'a> {
     locking: bool,
-    cases: Vec<&'a Case>,
+    cases: Vec<(usize, &'a Case)>,
 }
 
 /// Groups the cases by the web-app settings they need. Handler-level cases (and subjects that are not web apps)
@@ -93,7 +215,7 @@ fn passes<'a>(plan: &'a Plan, subject: &str) -> Vec<Pass<'a>> {
         locking: default,
         cases: Vec::new(),
     }];
-    for case in &plan.cases {
+    for (index, case) in plan.cases.iter().enumerate() {
         let locking = match case.level {
             Level::Http if crate::subject::is_http(subject) => {
                 case.given.app.locking.unwrap_or(default)
@@ -101,10 +223,10 @@ fn passes<'a>(plan: &'a Plan, subject: &str) -> Vec<Pass<'a>> {
             _ => default,
         };
         match passes.iter_mut().find(|p| p.locking == locking) {
-            Some(pass) => pass.cases.push(case),
+            Some(pass) => pass.cases.push((index, case)),
             None => passes.push(Pass {
                 locking,
-                cases: vec![case],
+                cases: vec![(index, case)],
             }),
         }
     }
@@ -112,69 +234,166 @@ fn passes<'a>(plan: &'a Plan, subject: &str) -> Vec<Pass<'a>> {
     passes
 }
 
-/// Starts the subject (and, for a web app, its proxy and table) and plays `cases`.
-#[allow(clippy::too_many_arguments)]
-async fn run_pass(
-    plan: &Plan,
-    name: &str,
-    settings: &SubjectSettings,
-    cases: &[&Case],
-    backdrop: &Backdrop,
-    sequence: &mut usize,
-    on_event: &(dyn Fn(Event<'_>) + Sync),
-    results: &mut Vec<CaseResult>,
-) -> anyhow::Result<()> {
-    let needs_app = crate::subject::is_http(name) && cases.iter().any(|c| c.level == Level::Http);
-    // A web app keeps one DynamoDB endpoint for its life: it gets a proxy of its own, shared by its cases.
-    let app_proxy = match needs_app {
-        true => {
-            table::ensure(&backdrop.client, APP_TABLE, "id").await?;
-            Some(WireProxy::start(&backdrop.upstream_url).await?)
-        }
-        false => None,
-    };
-    let env = SubjectEnv {
-        dynamodb_endpoint: app_proxy
-            .as_ref()
-            .map_or_else(|| backdrop.upstream_url.clone(), WireProxy::endpoint_url),
-        region: backdrop.region.clone(),
-        access_key: backdrop.access_key.clone(),
-        secret_key: backdrop.secret_key.clone(),
-        table: APP_TABLE.to_owned(),
-    };
-    let subject = crate::subject::start(name, &env, settings).await;
-    let http = app_proxy
-        .as_ref()
-        .zip(subject.http_base_url())
-        .map(|(proxy, base_url)| HttpBackdrop {
+/// One start of one subject with one setting, and the cases it plays.
+struct Pool<'a> {
+    plan: &'a Plan,
+    name: &'a str,
+    backdrop: &'a Backdrop,
+    gate: &'a Gate,
+    alone_lock: &'a AloneLock,
+    /// Most web-app instances to start (each with its own table and proxy).
+    lanes: usize,
+    sequence_base: usize,
+    on_event: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+/// One instance of the subject: for a web app, with its own proxy and table, playing one case at a time (its
+/// cases share that table); a handler-level subject makes a fresh handler per case, so one instance serves
+/// every case at once.
+struct Lane {
+    subject: Box<dyn crate::subject::Subject>,
+    app: Option<(WireProxy, String)>,
+}
+
+impl Lane {
+    async fn start(
+        pool: &Pool<'_>,
+        settings: &SubjectSettings,
+        table: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let app = match table {
+            Some(table) => {
+                table::provision(
+                    &pool.backdrop.client,
+                    &pool.backdrop.capabilities,
+                    &table,
+                    "id",
+                    "expires",
+                )
+                .await?;
+                Some((WireProxy::start(&pool.backdrop.upstream_url).await?, table))
+            }
+            None => None,
+        };
+        let env = SubjectEnv {
+            dynamodb_endpoint: app.as_ref().map_or_else(
+                || pool.backdrop.upstream_url.clone(),
+                |(proxy, _)| proxy.endpoint_url(),
+            ),
+            region: pool.backdrop.region.clone(),
+            access_key: pool.backdrop.access_key.clone(),
+            secret_key: pool.backdrop.secret_key.clone(),
+            table: app
+                .as_ref()
+                .map_or_else(|| APP_TABLE.to_owned(), |(_, table)| table.clone()),
+        };
+        let subject = crate::subject::start(pool.name, &env, settings).await;
+        Ok(Lane { subject, app })
+    }
+
+    fn http(&self) -> Option<HttpBackdrop<'_>> {
+        let (proxy, table) = self.app.as_ref()?;
+        Some(HttpBackdrop {
             proxy,
-            table: APP_TABLE.to_owned(),
-            base_url,
-            partner_url: subject.partner_base_url(),
-        });
-    for case in cases {
-        *sequence += 1;
-        let result = run_case(
-            case,
-            subject.as_ref(),
-            backdrop,
-            http.as_ref(),
-            &plan.options,
-            *sequence,
-        )
+            table: table.clone(),
+            base_url: self.subject.http_base_url()?,
+            partner_url: self.subject.partner_base_url(),
+        })
+    }
+
+    async fn stop(self, name: &str) {
+        if let Err(error) = self.subject.shutdown().await {
+            eprintln!("warning: stopping subject {name}: {error:#}");
+        }
+    }
+}
+
+impl Pool<'_> {
+    /// Starts the lanes and plays `cases` on them; results carry the case's index in the plan.
+    async fn run(
+        &self,
+        settings: &SubjectSettings,
+        cases: &[(usize, &Case)],
+    ) -> anyhow::Result<Vec<(usize, CaseResult)>> {
+        let needs_app =
+            crate::subject::is_http(self.name) && cases.iter().any(|(_, c)| c.level == Level::Http);
+        let lanes = match needs_app {
+            // A web app's cases share its table: one case per app at a time, so more apps for more at once.
+            true => {
+                let count = self.lanes.min(cases.len()).max(1);
+                let tables = (0..count).map(|lane| match (count, lane) {
+                    (1, _) => APP_TABLE.to_owned(),
+                    _ => format!("{APP_TABLE}_{}_{lane}", self.sequence_base / 10_000),
+                });
+                futures::future::try_join_all(
+                    tables.map(|table| Lane::start(self, settings, Some(table))),
+                )
+                .await?
+            }
+            false => vec![Lane::start(self, settings, None).await?],
+        };
+        let per_lane = match needs_app {
+            true => 1,
+            false => self.lanes,
+        };
+        let queue = Mutex::new(cases.iter().copied().collect::<VecDeque<_>>());
+        let next = || queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let played = futures::future::join_all(lanes.iter().map(|lane| {
+            let cases = futures::stream::iter(std::iter::from_fn(next));
+            cases
+                .map(
+                    move |(index, case)| async move { (index, self.play(lane, index, case).await) },
+                )
+                .buffer_unordered(per_lane)
+                .collect::<Vec<_>>()
+        }))
         .await;
-        on_event(Event::CaseDone(&result));
-        results.push(result);
+        for lane in lanes {
+            lane.stop(self.name).await;
+        }
+        Ok(played.into_iter().flatten().collect())
     }
-    drop(http);
-    if let Err(error) = subject.shutdown().await {
-        eprintln!("warning: stopping subject {name}: {error:#}");
+
+    async fn play(&self, lane: &Lane, index: usize, case: &Case) -> CaseResult {
+        let alone = must_run_alone(case, self.backdrop);
+        let http = lane.http();
+        let result = self
+            .gate
+            .run(self.alone_lock, alone, async {
+                (self.on_event)(Event::CaseStarted {
+                    id: &case.id,
+                    subject: self.name,
+                    backend: &self.backdrop.backend_name,
+                });
+                run_case(
+                    case,
+                    lane.subject.as_ref(),
+                    self.backdrop,
+                    http.as_ref(),
+                    &self.plan.options,
+                    self.sequence_base + index,
+                )
+                .await
+            })
+            .await;
+        (self.on_event)(Event::CaseDone(&result));
+        result
     }
-    Ok(())
 }
 
 /// The backend's endpoint and credentials, as the runner and the subjects need them.
-pub async fn backdrop_of(backend: &dyn dynamo_backends::Backend) -> anyhow::Result<Backdrop> {
+pub async fn backdrop_of(
+    backend: &dyn dynamo_backends::Backend,
+    ttl_process: TtlProcessChoice,
+) -> anyhow::Result<Backdrop> {
+    let capabilities = *backend.capabilities();
+    let sweeper = match ttl_process {
+        TtlProcessChoice::Harness => None,
+        TtlProcessChoice::Backend => backend.ttl_sweeper(),
+        TtlProcessChoice::Auto => backend
+            .ttl_sweeper()
+            .filter(|_| capabilities.has(dynamo_backends::Capability::TtlSweepAsAws)),
+    };
     let config = backend.sdk_config();
     let credentials = config
         .credentials_provider()
@@ -184,7 +403,8 @@ pub async fn backdrop_of(backend: &dyn dynamo_backends::Backend) -> anyhow::Resu
         .context("resolving the backend's credentials")?;
     Ok(Backdrop {
         backend_name: backend.kind().as_str().to_owned(),
-        capabilities: *backend.capabilities(),
+        capabilities,
+        sweeper,
         client: aws_sdk_dynamodb::Client::new(&config),
         upstream_url: backend.endpoint_url().to_owned(),
         region: backend.region().to_owned(),

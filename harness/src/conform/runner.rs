@@ -18,7 +18,7 @@ use super::table;
 use crate::protocol::{ClientSpec, ClockSpec, HandlerRequest, HandlerResponse, value_bytes};
 use crate::scenario::{Case, ClockGiven, DataFate, ExpectedCall, Step, StepExpect, StepOp};
 use crate::subject::{HandlerDriver, Level, Subject};
-use dynamo_backends::Capabilities;
+use dynamo_backends::{Capabilities, Capability};
 use dynamo_wire::{FaultRule, WireProxy, WireRecord};
 
 /// What the runner needs from the backend a run uses.
@@ -26,12 +26,32 @@ use dynamo_wire::{FaultRule, WireProxy, WireRecord};
 pub struct Backdrop {
     pub backend_name: String,
     pub capabilities: Capabilities,
+    /// The backend's own TTL process, where it can be run on demand (`ttl_sweep` steps run it).
+    pub sweeper: Option<std::sync::Arc<dyn dynamo_backends::TtlSweeper>>,
     /// Straight to the backend: seeding and inspecting tables never shows in a trace.
     pub client: Client,
     pub upstream_url: String,
     pub region: String,
     pub access_key: String,
     pub secret_key: String,
+}
+
+impl Backdrop {
+    /// Which TTL process `ttl_sweep` steps run on this backend, in words for reports.
+    pub fn ttl_process(&self) -> String {
+        match (&self.sweeper, self.capabilities.ttl_sweep_on_demand) {
+            (Some(_), _) => "the backend's own TTL deletion, on the case's clock".to_owned(),
+            (None, true) => format!(
+                "the harness's sweep with DynamoDB's rules, because the backend's own {}",
+                match self.capabilities.ttl_rules.differences().join("; ") {
+                    broken if broken.is_empty() =>
+                        "was not chosen (--ttl-process harness)".to_owned(),
+                    broken => broken,
+                }
+            ),
+            (None, false) => "the harness's sweep, with DynamoDB's rules".to_owned(),
+        }
+    }
 }
 
 /// An HTTP subject's shared proxy and table.
@@ -179,12 +199,16 @@ pub async fn run_case(
     result
 }
 
+/// Capabilities every case depends on, named or not: without them no handler can pass anything.
+const EVERY_CASE_REQUIRES: [Capability; 1] = [Capability::AttributeUpdatesValueIsPut];
+
+/// What the case depends on that the backend lacks.
 fn missing_capabilities(case: &Case, capabilities: &Capabilities) -> Vec<String> {
-    case.given
-        .requires
+    EVERY_CASE_REQUIRES
         .iter()
-        .filter(|name| capabilities.has(name) == Some(false))
-        .cloned()
+        .chain(&case.given.requires)
+        .filter(|capability| !capabilities.has(**capability))
+        .map(|capability| capability.as_str().to_owned())
         .collect()
 }
 
@@ -196,26 +220,45 @@ struct Played {
     returns: Vec<String>,
 }
 
-/// The clock the subject ran with during each step, to turn a call's arrival time into the subject's `now`.
+/// The clock the subject ran with during each step, and when (wall clock) each step began, to turn a call's
+/// arrival time into the window the subject's `now` lay in: it read its clock after the step began and before
+/// the call arrived, however long a loaded machine made that.
+#[derive(Default)]
 struct Timeline {
     clocks: Vec<ClockSpec>,
+    started: Vec<i64>,
 }
 
 impl Timeline {
+    fn step_begins(&mut self, clock: ClockSpec) {
+        self.clocks.push(clock);
+        self.started.push(unix_now().floor() as i64);
+    }
+
     fn window_for(&self, record: &WireRecord) -> NowWindow {
         let step = record
             .step
             .split_once(':')
             .and_then(|(index, _)| index.parse::<usize>().ok())
-            .unwrap_or(1);
+            .unwrap_or(1)
+            .saturating_sub(1);
         let clock = self
             .clocks
-            .get(step.saturating_sub(1))
+            .get(step)
             .or(self.clocks.last())
             .copied()
             .unwrap_or_default();
-        let wall = record.t_unix.unwrap_or_else(unix_now).floor() as i64;
-        NowWindow::at(clock.now_at(wall))
+        let arrived = record.t_unix.unwrap_or_else(unix_now).floor() as i64;
+        let began = self
+            .started
+            .get(step)
+            .copied()
+            .unwrap_or(arrived)
+            .min(arrived);
+        NowWindow {
+            earliest: clock.now_at(began),
+            latest: clock.now_at(arrived),
+        }
     }
 }
 
@@ -368,7 +411,14 @@ async fn play_handler_case(
         .unwrap_or_else(|| config_str(&config, "hash_key", "id"));
     let lifetime_attribute = config_str(&config, "session_lifetime_attribute", "expires");
     if case.given.create_table {
-        table::create(&backdrop.client, &table, &hash_key).await?;
+        table::provision(
+            &backdrop.client,
+            &backdrop.capabilities,
+            &table,
+            &hash_key,
+            &lifetime_attribute,
+        )
+        .await?;
     }
     let played = async {
         let seeded: Vec<Value> = case.given.items.iter().map(|i| subs.seeded(i)).collect();
@@ -393,13 +443,13 @@ async fn play_handler_case(
         }
 
         let mut drivers: BTreeMap<String, Box<dyn HandlerDriver>> = BTreeMap::new();
-        let mut timeline = Timeline { clocks: Vec::new() };
+        let mut timeline = Timeline::default();
         let mut diffs = Vec::new();
         let mut returns = Vec::new();
         for (index, step) in case.steps.iter().enumerate() {
             let label = format!("{}:{}", index + 1, step.op.name());
             proxy.set_step(&label);
-            timeline.clocks.push(clock);
+            timeline.step_begins(clock);
             let context = StepContext {
                 client: &client,
                 config: &config,
@@ -409,6 +459,7 @@ async fn play_handler_case(
                 StepOp::TtlSweep => {
                     let now = clock.now_at(unix_now().floor() as i64);
                     table::ttl_sweep(
+                        backdrop.sweeper.as_deref(),
                         &backdrop.client,
                         &table,
                         &hash_key,
@@ -977,12 +1028,11 @@ async fn play_http_case(
     let mut bindings = Bindings {
         sids: case.given.sids.clone(),
     };
-    let timeline = Timeline {
-        clocks: vec![ClockSpec::System; case.steps.len().max(1)],
-    };
+    let mut timeline = Timeline::default();
     for (index, step) in case.steps.iter().enumerate() {
         let label = format!("{}:{}", index + 1, step.op.name());
         http.proxy.set_step(&label);
+        timeline.step_begins(ClockSpec::System);
         match &step.op {
             StepOp::Http(request) => {
                 let session = sessions.entry(step.actor.clone()).or_insert_with(|| {
@@ -993,6 +1043,7 @@ async fn play_http_case(
             }
             StepOp::TtlSweep => {
                 table::ttl_sweep(
+                    backdrop.sweeper.as_deref(),
                     &backdrop.client,
                     &http.table,
                     hash_key,

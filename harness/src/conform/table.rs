@@ -1,14 +1,13 @@
 //! The case's table, handled straight on the backend (never through the proxy, so it never shows in a trace):
-//! created fresh for each handler-level case, seeded, inspected, swept as DynamoDB's TTL process would.
+//! created fresh for each handler-level case, seeded, inspected, swept by the backend's own TTL process where it
+//! can run one on demand, else as DynamoDB's TTL process would.
 
 use std::collections::HashMap;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
+use dynamo_backends::{Capabilities, TableSpec, TtlSweeper, provision_table};
 use serde_json::Value;
 
 use crate::dynamo_json::{item_from_json, item_to_json};
@@ -16,56 +15,24 @@ use crate::dynamo_json::{item_from_json, item_to_json};
 /// DynamoDB's TTL ignores expiry times more than five years in the past (spec §6 C76).
 const TTL_MAX_AGE_SECONDS: i64 = 5 * 365 * 24 * 3600;
 
-pub async fn create(client: &Client, name: &str, hash_key: &str) -> anyhow::Result<()> {
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(hash_key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(hash_key)
-                .key_type(KeyType::Hash)
-                .build()?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+/// Creates the table as the plugin's operators do (the backends crate's one path: key, billing, TTL where the
+/// backend has the API), or reuses one with the same key.
+pub async fn provision(
+    client: &Client,
+    capabilities: &Capabilities,
+    name: &str,
+    hash_key: &str,
+    ttl_attribute: &str,
+) -> anyhow::Result<()> {
+    let spec = TableSpec {
+        name: name.to_owned(),
+        hash_key: hash_key.to_owned(),
+        ttl_attribute: ttl_attribute.to_owned(),
+    };
+    provision_table(client, capabilities, &spec)
         .await
         .with_context(|| format!("creating table {name}"))?;
-    // Local backends create tables at once (dynalite runs with --createTableMs 0); real DynamoDB needs a wait.
-    for _ in 0..120 {
-        let status = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await?
-            .table
-            .and_then(|t| t.table_status);
-        if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    anyhow::bail!("table {name} did not become ACTIVE within 30 s")
-}
-
-/// Creates the table unless it exists already (a long-lived table on a real endpoint).
-pub async fn ensure(client: &Client, name: &str, hash_key: &str) -> anyhow::Result<()> {
-    match client.describe_table().table_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            create(client, name, hash_key).await
-        }
-        Err(error) => Err(anyhow::Error::new(error).context(format!("describing table {name}"))),
-    }
+    Ok(())
 }
 
 pub async fn delete(client: &Client, name: &str) -> anyhow::Result<()> {
@@ -150,9 +117,28 @@ async fn delete_key(
     Ok(())
 }
 
+/// DynamoDB's TTL process at `now`: the backend's own where it has one to run (it covers every TTL-enabled
+/// table, which is why cases that sweep run alone), else the harness's [`imitate_ttl_sweep`] of `table`.
+pub async fn ttl_sweep(
+    sweeper: Option<&dyn TtlSweeper>,
+    client: &Client,
+    table: &str,
+    hash_key: &str,
+    lifetime_attribute: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    match sweeper {
+        Some(sweeper) => sweeper
+            .sweep_at(now)
+            .await
+            .context("the backend's TTL sweep"),
+        None => imitate_ttl_sweep(client, table, hash_key, lifetime_attribute, now).await,
+    }
+}
+
 /// Plays DynamoDB's TTL process: deletes items whose lifetime attribute is a Number earlier than `now` and no more
 /// than five years old; Strings, milliseconds (far future) and ancient values stay, as they do on AWS.
-pub async fn ttl_sweep(
+async fn imitate_ttl_sweep(
     client: &Client,
     table: &str,
     hash_key: &str,

@@ -18,7 +18,7 @@ use super::metrics::{GooseSummary, WireTally};
 use super::profile::{CeilingSpec, Profile, ScenarioKind};
 use super::setup;
 use super::transactions::Shared;
-use crate::conform::plan::{APP_TABLE, backdrop_of};
+use crate::conform::plan::{APP_TABLE, TtlProcessChoice, backdrop_of};
 use crate::conform::runner::Backdrop;
 use crate::conform::table;
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
@@ -42,8 +42,8 @@ pub struct LoadRequest {
     /// Locking settings to run each subject with, in order.
     pub locking: Vec<bool>,
     pub backend: BackendKind,
-    /// For the `endpoint` backend.
-    pub endpoint: Option<String>,
+    /// The endpoint URL and container image, for the kinds that use them.
+    pub target: dynamo_backends::BackendTarget,
     /// For the `url` subject.
     pub url: Option<String>,
     pub report_dir: PathBuf,
@@ -186,12 +186,11 @@ pub async fn run(
                 "backend {}: starting",
                 request.backend
             )));
-            let backend = dynamo_backends::start(&BackendOptions {
-                kind: request.backend,
-                endpoint: request.endpoint.clone(),
+            let backend = dynamo_backends::start(&BackendOptions::for_kind(
+                request.backend,
+                &request.target,
                 progress,
-                ..BackendOptions::default()
-            })
+            ))
             .await
             .with_context(|| format!("starting the {} backend", request.backend))?;
             Some(backend)
@@ -205,12 +204,19 @@ pub async fn run(
         }
     };
     let backdrop = match &backend {
-        Some(backend) => Some(backdrop_of(backend.as_ref()).await?),
+        Some(backend) => Some(backdrop_of(backend.as_ref(), TtlProcessChoice::Auto).await?),
         None => None,
     };
     if let Some(backdrop) = &backdrop {
         report.backend = Some(backdrop.backend_name.clone());
-        table::ensure(&backdrop.client, APP_TABLE, "id").await?;
+        table::provision(
+            &backdrop.client,
+            &backdrop.capabilities,
+            APP_TABLE,
+            "id",
+            "expires",
+        )
+        .await?;
     }
 
     for name in &request.subjects {

@@ -3,6 +3,7 @@
 //! `write_folder` writes `results.json`, `junit.xml`, `summary.md` and one normalised wire trace per case;
 //! [`terminal`] renders the matrix for the console.
 
+mod backends;
 mod faults;
 mod junit;
 mod markdown;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::conform::result::{CaseResult, Summary};
 
+pub use backends::{BackendFacts, backends_markdown};
 pub use faults::faults_markdown;
 pub use junit::junit_xml;
 pub use markdown::summary_markdown;
@@ -26,7 +28,11 @@ struct ResultsFile<'a> {
 }
 
 /// Writes the report folder; records each case's trace path into its result.
-pub fn write_folder(dir: &Path, results: &mut [CaseResult]) -> anyhow::Result<()> {
+pub fn write_folder(
+    dir: &Path,
+    results: &mut [CaseResult],
+    backends: &[BackendFacts],
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("traces"))
         .with_context(|| format!("creating report folder {}", dir.display()))?;
     for result in results.iter_mut() {
@@ -56,6 +62,9 @@ pub fn write_folder(dir: &Path, results: &mut [CaseResult]) -> anyhow::Result<()
     std::fs::write(dir.join("results.json"), json + "\n")?;
     std::fs::write(dir.join("junit.xml"), junit_xml(results))?;
     std::fs::write(dir.join("summary.md"), summary_markdown(results))?;
+    if let Some(page) = backends_markdown(backends, results) {
+        std::fs::write(dir.join("backends.md"), page)?;
+    }
     if let Some(faults) = faults_markdown(results) {
         std::fs::write(dir.join("faults.md"), faults)?;
     }

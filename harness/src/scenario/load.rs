@@ -208,24 +208,6 @@ fn parse_case(
         .enumerate()
         .map(|(index, step)| parse_step(step).map_err(|e| format!("step {}: {e}", index + 1)))
         .collect::<Result<_, _>>()?;
-    let known = dynamo_backends::Capabilities {
-        ttl_api: true,
-        binary_via_attribute_updates: true,
-        deletes_expired_items: true,
-        validates_keys: true,
-        scan_filter_skips_mismatched_types: true,
-    };
-    if let Some(unknown) = case
-        .given
-        .requires
-        .iter()
-        .find(|name| known.has(name).is_none())
-    {
-        return Err(format!(
-            "`requires: [{unknown}]` names no backend capability; they are: {}",
-            known.to_string().replace("=true", "")
-        ));
-    }
     for step in &case.steps {
         if let StepOp::Http(request) = &step.op
             && let Some(app) = &request.app

@@ -35,6 +35,10 @@ pub struct Case {
     /// Long-running (for example the SDK's full retry backoff): skipped unless `--slow`.
     #[serde(default)]
     pub slow: bool,
+    /// Must run with no other case on its backend (it measures time, or changes something every case sees).
+    /// Cases that sweep TTL on a backend whose sweep covers every table run alone without saying so.
+    #[serde(default)]
+    pub alone: bool,
     /// A reason to skip the case everywhere (a known gap, said plainly).
     #[serde(default)]
     pub skip: Option<String>,
@@ -90,7 +94,7 @@ pub struct Given {
     pub faults: Vec<Value>,
     /// Backend capabilities the case depends on.
     #[serde(default)]
-    pub requires: Vec<String>,
+    pub requires: Vec<dynamo_backends::Capability>,
     /// Only these subjects run the case.
     #[serde(default)]
     pub subjects: Option<Vec<String>>,

@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let backend = dynamo_backends::start(&BackendOptions {
-        kind: BackendKind::Dynalite,
+        kind: BackendKind::Dynoxide,
         ..Default::default()
     })
     .await?;

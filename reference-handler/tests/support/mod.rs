@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use dynamo_backends::{Backend, TableSpec, provision_table, shared_dynalite};
+use dynamo_backends::{Backend, BackendKind, TableSpec, provision_table, shared_backend};
 use dynamo_session::{
     RetryPolicy, SessionClient, SessionConfig, SessionConfigBuilder, SessionHandler, SharedClock,
 };
@@ -33,7 +33,9 @@ impl Env {
     }
 
     pub async fn with_hash_key(hash_key: &str) -> Env {
-        let backend = shared_dynalite().await.expect("dynalite starts");
+        let backend = shared_backend(BackendKind::Dynoxide)
+            .await
+            .expect("dynoxide starts");
         let raw = aws_sdk_dynamodb::Client::new(&backend.sdk_config());
         let table = format!(
             "t{}_{}",
