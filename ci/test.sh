@@ -58,11 +58,12 @@ fi
 section "cargo fmt --all --check" cargo fmt --all --check
 section "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 section "cargo test --workspace --no-fail-fast" cargo test --workspace --no-fail-fast
-# The catalogue as users run it: the Rust handler, the Rust web app alone, in locking mode, and as two nodes
-# on one table, plus the PHP subjects, which report themselves skipped (with the composer command) where no
-# vendor tree exists. The debug binary is the one cargo test just built.
+# The catalogue as users run it, slow cases included (the SDK's full retry backoff), cases in parallel: the Rust
+# handler, the Rust web app alone, in locking mode, and as two nodes on one table, plus the PHP subjects, which
+# report themselves skipped (with the composer command) where no vendor tree exists. The debug binary is the one
+# cargo test just built.
 conformance_matrix() {
-    cargo run -q -p dynamo-harness -- conform \
+    cargo run -q -p dynamo-harness -- conform --slow \
         --subjects rust,rust-http,rust-http+rust-http,php,php-http \
         --report target/ci-reports/conform &&
         cargo run -q -p dynamo-harness -- conform --subjects rust-http --locking --group K,traces \
