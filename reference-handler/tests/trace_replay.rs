@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynamo_backends::{BackendKind, TableSpec, provision_table, shared_backend};
 use dynamo_session::{RetryPolicy, SessionClient, SessionConfig, SessionHandler, SystemClock};
-use dynamo_wire::{
-    Collapse, CompareOptions, NormaliseOptions, WireProxy, WireRecord, compare_calls, normalise,
-    read_trace,
+use dynamo_wire::expect::{
+    Bindings, ExpectedCall, expected_from_records, match_calls, observed_calls, resolve_now,
 };
+use dynamo_wire::{NormaliseOptions, WireProxy, WireRecord, normalise, read_trace};
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -40,27 +40,6 @@ fn php_id() -> String {
 
 fn now() -> i64 {
     dynamo_session::Clock::now_unix(&SystemClock)
-}
-
-/// Replaces `<NOW±d>` tokens inside `text` by `now + d`.
-fn denormalise_text(text: &str, now: i64) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(pos) = rest.find("<NOW") {
-        out.push_str(&rest[..pos]);
-        match dynamo_wire::normalise::parse_now_prefix(&rest[pos..]) {
-            Some((d, len)) => {
-                out.push_str(&(now + d).to_string());
-                rest = &rest[pos + len..];
-            }
-            None => {
-                out.push_str("<NOW");
-                rest = &rest[pos + 4..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 struct Replay {
@@ -137,7 +116,7 @@ impl Replay {
         let s = self.record(i).request["AttributeUpdates"]["data"]["Value"]["S"]
             .as_str()
             .expect("S data");
-        denormalise_text(s, self.t0).into_bytes()
+        resolve_now(s, self.t0).into_bytes()
     }
 
     /// Seeds the item a recorded GetItem or lock UpdateItem returned (without the lock it just set).
@@ -180,8 +159,8 @@ impl Replay {
             .as_object()
             .and_then(|m| m.iter().next())
             .expect("typed value");
-        let text = denormalise_text(v.as_str().expect("scalar"), at)
-            .replace("CAKEPHP_<SID1>", &self.key());
+        let text =
+            resolve_now(v.as_str().expect("scalar"), at).replace("CAKEPHP_<SID1>", &self.key());
         match ty.as_str() {
             "S" => AttributeValue::S(text),
             "N" => AttributeValue::N(text),
@@ -189,11 +168,19 @@ impl Replay {
         }
     }
 
-    /// Normalises what the proxy recorded and compares it with the trace.
-    fn compare(&self, opts: &CompareOptions) {
-        let actual =
-            normalise(&self.proxy.take_records(), &NormaliseOptions::default()).expect("normalise");
-        if let Err(diff) = compare_calls(&self.trace, &actual, opts) {
+    /// Matches what the proxy recorded against the trace's calls (lock retries whatever their count).
+    fn compare(&self) {
+        self.compare_with(&expected_from_records(&self.trace, TABLE));
+    }
+
+    fn compare_with(&self, expected: &[ExpectedCall]) {
+        let records = self.proxy.take_records();
+        if let Err(diff) = match_calls(
+            expected,
+            &observed_calls(&records),
+            &mut Bindings::default(),
+        ) {
+            let actual = normalise(&records, &NormaliseOptions::default()).unwrap_or(records);
             panic!("{diff}\nactual:\n{}", dynamo_wire::format_trace(&actual));
         }
     }
@@ -239,7 +226,7 @@ async fn cli_session_demo(name: &str, locking: bool) {
     assert_eq!(h.read(&id).await.unwrap(), d2);
     h.destroy(&id).await.unwrap();
     h.close(&id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -259,7 +246,7 @@ async fn cli_abort(name: &str, locking: bool) {
     let mut h = r.handler(locking);
     assert!(!h.read(&r.id).await.unwrap().is_empty());
     h.close(&r.id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -279,7 +266,7 @@ async fn first_request(name: &str, locking: bool) {
     assert_eq!(h.read(&r.id).await.unwrap(), b"");
     h.write(&r.id, &r.data_of(2)).await.unwrap();
     h.close(&r.id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -322,7 +309,7 @@ async fn read_then_write(name: &str, locking: bool, age: i64) {
         .unwrap_or(read);
     h.write(&r.id, &written).await.unwrap();
     h.close(&r.id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -383,7 +370,7 @@ async fn logout(name: &str, locking: bool) {
     h.read(&r.id).await.unwrap();
     h.destroy(&r.id).await.unwrap();
     h.close(&r.id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -404,7 +391,7 @@ async fn expired(name: &str, locking: bool) {
     assert_eq!(h.read(&r.id).await.unwrap(), b"");
     h.write(&r.id, &r.data_of(3)).await.unwrap();
     h.close(&r.id).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 #[tokio::test]
@@ -427,7 +414,7 @@ async fn trace_f0_nolock_concurrent_same_session() {
     b.read(&r.id).await.unwrap();
     b.write(&r.id, &r.data_of(3)).await.unwrap();
     a.write(&r.id, &r.data_of(4)).await.unwrap();
-    r.compare(&CompareOptions::default());
+    r.compare();
 }
 
 /// The same with locking: B's lock attempts fail with ConditionalCheckFailedException until A's write
@@ -449,13 +436,7 @@ async fn trace_f_concurrent_same_session() {
     let a_data = r.data_of(35);
     a.write(&r.id, &a_data).await.unwrap();
     assert_eq!(b_task.await.unwrap(), a_data, "B reads what A wrote");
-    let opts = CompareOptions {
-        collapse: Collapse::FailedRuns {
-            error_types: vec!["ConditionalCheckFailedException".into()],
-        },
-        ..CompareOptions::default()
-    };
-    r.compare(&opts);
+    r.compare();
 }
 
 /// SessionHandler::garbageCollect() over 20 live, 35 expired and 5 expired-and-locked items.
@@ -488,11 +469,16 @@ async fn trace_g_garbage_collect() {
     let h = r.handler(false);
     let report = h.garbage_collect().await.unwrap();
     assert!(report.is_complete());
-    let actual = normalise(&r.proxy.take_records(), &NormaliseOptions::default()).unwrap();
-    let ops: Vec<&str> = actual.iter().map(|c| c.op.as_str()).collect();
+    let records = r.proxy.take_records();
+    let ops: Vec<&str> = records.iter().map(|c| c.op.as_str()).collect();
     assert_eq!(ops, ["Scan", "BatchWriteItem", "BatchWriteItem"]);
-    compare_calls(&r.trace[..1], &actual[..1], &CompareOptions::default())
-        .unwrap_or_else(|d| panic!("{d}"));
+    match_calls(
+        &expected_from_records(&r.trace[..1], TABLE),
+        &observed_calls(&records[..1]),
+        &mut Bindings::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let actual = normalise(&records, &NormaliseOptions::default()).unwrap();
     let keys = |rec: &WireRecord| -> Vec<String> {
         rec.request["RequestItems"][TABLE]
             .as_array()
@@ -534,6 +520,6 @@ async fn trace_a0_view_no_cookie() {
     for name in ["a0_view_no_cookie", "f_a0_view_no_cookie"] {
         let r = Replay::start(name).await;
         let _h = r.handler(name.starts_with("f_"));
-        r.compare(&CompareOptions::default());
+        r.compare();
     }
 }

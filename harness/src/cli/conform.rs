@@ -177,7 +177,7 @@ fn selected(case: &Case, filters: &[String], groups: &[String]) -> bool {
     let id_ok = filters.is_empty()
         || filters
             .iter()
-            .any(|f| crate::conform::matcher::match_glob(f, &case.id));
+            .any(|f| dynamo_wire::expect::match_glob(f, &case.id));
     let group_ok = groups.is_empty() || groups.iter().any(|g| g.eq_ignore_ascii_case(&case.group));
     id_ok && group_ok
 }

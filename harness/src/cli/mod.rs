@@ -4,6 +4,7 @@ pub mod backend;
 pub mod bench;
 pub mod conform;
 pub mod load;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,13 @@ pub enum Command {
     /// Benchmarks that print ratios measured in one run (backends against each other, --jobs speed-up).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run the reference handler as a handler-operations worker, for cmd: subjects.
+    ///
+    /// Reads JSON requests from stdin, one per line, and answers each with one JSON line on stdout
+    /// (docs/handler-protocol.md, version 1, hello included); exits 0 at the end of stdin. The handler reads the
+    /// system clock as bent by new_handler's and set_clock's "clock". In conform:
+    /// --subjects 'rust,cmd:rust-worker=dynamo-harness worker'.
+    Worker(worker::WorkerArgs),
 }
 
 /// Runs the parsed command on a fresh tokio runtime and returns the process exit code.
@@ -50,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Load(args) => load::run_load(args).await,
             Command::Compare(args) => load::run_compare(args).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Worker(args) => worker::run(args).await,
         }
     })
 }

@@ -4,8 +4,8 @@
 use reqwest::header::{COOKIE, SET_COOKIE, USER_AGENT};
 use serde_json::Value;
 
-use super::matcher::{Bindings, NowWindow, match_json};
 use crate::scenario::{HttpRequest, StepExpect};
+use dynamo_wire::expect::{Bindings, NowWindow, match_json};
 
 /// The session cookie of both test apps (CakePHP's `Session.cookie`).
 pub const COOKIE_NAME: &str = "CAKEPHP";

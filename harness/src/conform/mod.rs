@@ -1,9 +1,7 @@
 //! The conformance runner: plays scenario cases against subjects on a backend and records one result per
 //! (case, subject, backend).
 
-pub mod calls;
 pub mod http;
-pub mod matcher;
 pub mod plan;
 pub mod result;
 pub mod runner;

@@ -10,15 +10,17 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
-use super::calls::{ObservedCall, match_calls};
 use super::http::HttpSession;
-use super::matcher::{Bindings, NowWindow, match_glob, match_json, substitute_sids};
 use super::result::{Blame, CaseResult, Status};
 use super::table;
 use crate::protocol::{ClientSpec, ClockSpec, HandlerRequest, HandlerResponse, value_bytes};
 use crate::scenario::{Case, ClockGiven, DataFate, ExpectedCall, Step, StepExpect, StepOp};
 use crate::subject::{HandlerDriver, Level, Subject};
 use dynamo_backends::{Capabilities, Capability};
+use dynamo_wire::expect::{
+    Bindings, NowWindow, ObservedCall, match_calls, match_glob, match_json, resolve_now,
+    substitute_sids,
+};
 use dynamo_wire::{FaultRule, WireProxy, WireRecord};
 
 /// What the runner needs from the backend a run uses.
@@ -118,6 +120,9 @@ pub fn skip_reason(case: &Case, subject: &dyn Subject, options: &RunOptions) -> 
             );
         }
         _ => {}
+    }
+    if let Some(reason) = subject.skip_reason_for(case) {
+        return Some(reason);
     }
     subject.unsupported(case.level)
 }
@@ -306,38 +311,6 @@ fn map_strings(value: &Value, f: &dyn Fn(&str) -> String) -> Value {
         }
         other => other.clone(),
     }
-}
-
-/// `<NOW>`, `<NOW+d>`, `<NOW-d>` → the integer they stand for.
-fn resolve_now(text: &str, now: i64) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("<NOW") {
-        out.push_str(&rest[..start]);
-        let tail = &rest[start + 4..];
-        let Some(end) = tail.find('>') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let delta = &tail[..end];
-        let value = if delta.is_empty() {
-            Some(now)
-        } else {
-            delta
-                .strip_prefix('+')
-                .unwrap_or(delta)
-                .parse::<i64>()
-                .ok()
-                .map(|d| now + d)
-        };
-        match value {
-            Some(value) => out.push_str(&value.to_string()),
-            None => out.push_str(&rest[start..start + 4 + end + 1]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Finds a key of a PHP-style options array the way the SDK's setter lookup does: case and underscores ignored.
@@ -839,14 +812,7 @@ fn observed(records: &[WireRecord], timeline: &Timeline) -> Vec<ObservedCall> {
             }
             _ => timeline.window_for(record),
         };
-        calls.push(ObservedCall {
-            op: record.op.clone(),
-            request: record.request.clone(),
-            status: record.status,
-            error_type: record.error_type.clone(),
-            response: record.response.clone(),
-            now,
-        });
+        calls.push(ObservedCall::from_record(record, now));
     }
     calls
 }
@@ -1096,18 +1062,6 @@ async fn play_http_case(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn now_placeholders_resolve_in_seeded_values() {
-        assert_eq!(resolve_now("<NOW>", 100), "100");
-        assert_eq!(resolve_now("<NOW+1440>", 100), "1540");
-        assert_eq!(resolve_now("<NOW-3600>", 100), "-3500");
-        assert_eq!(
-            resolve_now(r#"s:4:"time";i:<NOW+5>;"#, 10),
-            r#"s:4:"time";i:15;"#
-        );
-        assert_eq!(resolve_now("<NOWHERE>", 1), "<NOWHERE>");
-    }
 
     #[test]
     fn config_keys_match_like_php_setters() {

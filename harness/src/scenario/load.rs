@@ -420,7 +420,7 @@ cases:
         let cases = cases.unwrap();
         let call = &cases[0].expect.calls.as_ref().unwrap()[0];
         assert_eq!(call.op, "UpdateItem");
-        assert_eq!(call.count, Some(2));
+        assert_eq!(call.quantity, dynamo_wire::expect::Quantity::Exactly(2));
     }
 
     #[test]

@@ -303,26 +303,7 @@ pub enum DataFate {
     Lost,
 }
 
-/// One expected DynamoDB call.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedCall {
-    pub op: String,
-    #[serde(default)]
-    pub request: Option<Value>,
-    #[serde(default)]
-    pub status: Option<u16>,
-    #[serde(default)]
-    pub error_type: Option<Value>,
-    #[serde(default)]
-    pub response: Option<Value>,
-    /// `"1+"`: one or more identical calls (retries whose number depends on timing).
-    #[serde(default)]
-    pub repeat: Option<String>,
-    /// Exactly this many identical calls.
-    #[serde(default)]
-    pub count: Option<usize>,
-}
+pub use dynamo_wire::expect::ExpectedCall;
 
 /// A documented, deliberate difference of one subject from the SDK's behaviour.
 #[derive(Debug, Clone, Deserialize)]

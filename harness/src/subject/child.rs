@@ -16,6 +16,8 @@ const TAIL_LINES: usize = 40;
 pub struct OwnedChild {
     child: Child,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// The task collecting the tail, until [`OwnedChild::settle_stderr`] waits for it.
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl OwnedChild {
@@ -30,10 +32,15 @@ impl OwnedChild {
             .kill_on_drop(true);
         let mut child = command.spawn()?;
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(stderr) = child.stderr.take() {
-            keep_tail(stderr, Arc::clone(&stderr_tail));
-        }
-        Ok(OwnedChild { child, stderr_tail })
+        let stderr_task = child
+            .stderr
+            .take()
+            .map(|stderr| keep_tail(stderr, Arc::clone(&stderr_tail)));
+        Ok(OwnedChild {
+            child,
+            stderr_tail,
+            stderr_task,
+        })
     }
 
     /// A server that does not read stdin, wrapped so that it dies with the harness: `sh` starts it in the
@@ -74,6 +81,14 @@ impl OwnedChild {
         lines.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
+    /// Once the child has ended: waits, at most `limit`, until its stderr is read to the end, so that
+    /// [`OwnedChild::stderr_tail`] holds its last words.
+    pub async fn settle_stderr(&mut self, limit: std::time::Duration) {
+        if let Some(task) = self.stderr_task.take() {
+            let _ = tokio::time::timeout(limit, task).await;
+        }
+    }
+
     /// The exit status, if the child has ended.
     pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
@@ -105,15 +120,27 @@ impl Drop for OwnedChild {
     }
 }
 
-fn keep_tail(pipe: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) {
+fn keep_tail(
+    pipe: impl AsyncRead + Unpin + Send + 'static,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(pipe).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        // Bytes, not text: a line that is not UTF-8 must not stop the reading (the child would block once the
+        // pipe filled).
+        let mut pipe = BufReader::new(pipe);
+        let mut raw = Vec::new();
+        while let Ok(read) = pipe.read_until(b'\n', &mut raw).await
+            && read > 0
+        {
+            let line = String::from_utf8_lossy(&raw)
+                .trim_end_matches(['\n', '\r'])
+                .to_owned();
+            raw.clear();
             let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }
             tail.push_back(line);
         }
-    });
+    })
 }

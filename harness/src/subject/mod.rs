@@ -6,6 +6,7 @@
 //! reason.
 
 mod child;
+pub mod cmd;
 pub mod pair;
 pub mod php;
 pub mod php_http;
@@ -15,6 +16,7 @@ pub mod rust_http;
 use async_trait::async_trait;
 
 use crate::protocol::{HandlerRequest, HandlerResponse};
+use crate::scenario::Case;
 
 /// The two faces a case can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +52,13 @@ pub trait Subject: Send + Sync {
     /// `None` when the subject can run cases of this level; otherwise the reason it cannot.
     fn unsupported(&self, level: Level) -> Option<String>;
 
+    /// `None` when the subject can run this case as far as the subject itself can tell; otherwise why not (a
+    /// `cmd:` program whose hello says it cannot freeze or move its clock, say). Checked before
+    /// [`Subject::unsupported`].
+    fn skip_reason_for(&self, _case: &Case) -> Option<String> {
+        None
+    }
+
     /// A fresh driver for handler-level cases; each holds its own handler object(s).
     async fn driver(&self) -> anyhow::Result<Box<dyn HandlerDriver>>;
 
@@ -84,6 +93,11 @@ pub const KNOWN_SUBJECTS: &[(&str, &str)] = &[
         "the CakePHP 2.10 test app with the plugin, under php -S",
     ),
     ("rust-http", "the Rust test app on dynamo-session"),
+    (
+        "cmd:NAME=COMMAND",
+        "any program speaking the handler-operations protocol (docs/handler-protocol.md), reported as NAME; \
+         e.g. 'cmd:rust-worker=dynamo-harness worker'",
+    ),
 ];
 
 /// Where the subjects that need outside programs find them.
@@ -101,11 +115,15 @@ pub struct SubjectSettings {
 
 /// Whether the subject is a web app, or a pair of them (their cases share one table and one proxy).
 pub fn is_http(name: &str) -> bool {
-    name.split('+').all(|part| part.ends_with("-http"))
+    !cmd::is_cmd(name) && name.split('+').all(|part| part.ends_with("-http"))
 }
 
-/// Whether the command line may name this subject: a known one, or a pair of web apps `A+B`.
+/// Whether the command line may name this subject: a known one, a pair of web apps `A+B`, or a well-formed
+/// `cmd:NAME=COMMAND`.
 pub fn is_known(name: &str) -> bool {
+    if cmd::is_cmd(name) {
+        return cmd::CmdSpec::parse(name).is_ok();
+    }
     let known = |n: &str| KNOWN_SUBJECTS.iter().any(|(k, _)| *k == n);
     match name.split_once('+') {
         Some((a, b)) => known(a) && known(b) && is_http(name),
@@ -116,7 +134,8 @@ pub fn is_known(name: &str) -> bool {
 /// Starts the named subject. A subject that cannot run here (no PHP vendor tree, say) still comes back, as one
 /// that skips every case with the reason, so the matrix shows it.
 pub async fn start(name: &str, env: &SubjectEnv, settings: &SubjectSettings) -> Box<dyn Subject> {
-    if let Some((first, second)) = name.split_once('+') {
+    // A command may hold a `+`; it is never a pair.
+    if let Some((first, second)) = name.split_once('+').filter(|_| !cmd::is_cmd(name)) {
         return Box::new(pair::AppPair::start(name, first, second, env, settings).await);
     }
     start_single(name, env, settings).await
@@ -128,6 +147,9 @@ pub async fn start_single(
     env: &SubjectEnv,
     settings: &SubjectSettings,
 ) -> Box<dyn Subject> {
+    if cmd::is_cmd(name) {
+        return cmd::start(name).await;
+    }
     let started: anyhow::Result<Box<dyn Subject>> = match name {
         "rust" => Ok(Box::new(rust::RustSubject::new())),
         "php" => php::PhpSubject::start(settings).map(|s| Box::new(s) as Box<dyn Subject>),

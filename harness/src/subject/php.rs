@@ -140,6 +140,9 @@ impl PhpWorker {
             .child
             .wait_status(std::time::Duration::from_secs(2))
             .await;
+        self.child
+            .settle_stderr(std::time::Duration::from_millis(500))
+            .await;
         let hint = match status.and_then(|s| s.code()) {
             Some(EXIT_NO_VENDOR) => format!("; {VENDOR_HINT}"),
             _ => String::new(),

@@ -1,20 +1,19 @@
-//! DynamoDB wire traces: the record format of `fixtures/sdk-traces`, its normalisation and comparison, and the
-//! recording, fault-injecting proxy that every subject of the harness talks through.
+//! DynamoDB wire traces: the record format of `fixtures/sdk-traces`, its normalisation, the expectations they are
+//! matched against, and the recording, fault-injecting proxy that every subject of the harness talks through.
 //!
 //! * [`record`]: [`WireRecord`] and JSONL I/O, byte-compatible with the fixtures;
 //! * [`mod@normalise`]: the fixtures' replacement rules (session ids, `<NOW+d>` times, relative timing);
-//! * [`compare`]: call-by-call comparison of two normalised traces, with a readable diff;
+//! * [`expect`]: the one expectation engine: placeholders, call sequences, recorded traces as expectations;
 //! * [`fault`]: fault rules as scenario data (throttling, errors, 5xx, latency, reset, CRC32, batches);
 //! * [`proxy`]: [`WireProxy`], which records calls and applies the fault rules.
 
-pub mod compare;
 pub mod error;
+pub mod expect;
 pub mod fault;
 pub mod normalise;
 pub mod proxy;
 pub mod record;
 
-pub use compare::{CallDiff, CallsDiff, Collapse, CompareOptions, compare_calls};
 pub use error::WireError;
 pub use fault::{FaultAction, FaultMatch, FaultRule, FaultRuleError};
 pub use normalise::{NormaliseError, NormaliseOptions, format_now, normalise, now_offset};

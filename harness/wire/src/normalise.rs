@@ -55,7 +55,15 @@ pub enum NormaliseError {
 }
 
 /// Length of a PHP session id under `session.sid_length = 26`, `sid_bits_per_character = 5`.
-const PHP_ID_LEN: usize = 26;
+pub const PHP_ID_LEN: usize = 26;
+
+/// Whether `s` starts with a PHP session id: [`PHP_ID_LEN`] characters of `[a-v0-9]`.
+pub fn is_php_id(s: &str) -> bool {
+    s.len() >= PHP_ID_LEN
+        && s.as_bytes()[..PHP_ID_LEN]
+            .iter()
+            .all(|b| matches!(b, b'a'..=b'v' | b'0'..=b'9'))
+}
 /// Where CakePHP keeps its own clock in the serialized session (`Config.time`).
 const CAKE_TIME_MARKER: &str = "s:4:\"time\";i:";
 /// Containers whose members are attributes (name → value), where the lifetime attribute is looked for.
@@ -192,11 +200,7 @@ impl<'a> SidTable<'a> {
     fn id_at(&self, s: &str) -> Option<usize> {
         let ends_at_boundary =
             |len: usize| s[len..].chars().next().is_none_or(|c| !is_php_id_char(c));
-        let php = s.len() >= PHP_ID_LEN
-            && s.as_bytes()[..PHP_ID_LEN]
-                .iter()
-                .all(|b| matches!(b, b'a'..=b'v' | b'0'..=b'9'));
-        if php && ends_at_boundary(PHP_ID_LEN) {
+        if is_php_id(s) && ends_at_boundary(PHP_ID_LEN) {
             return Some(PHP_ID_LEN);
         }
         self.opts

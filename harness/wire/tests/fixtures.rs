@@ -1,4 +1,4 @@
-//! The recorded SDK traces as test data for the record format, the normaliser and the comparison.
+//! The recorded SDK traces as test data for the record format, the normaliser and the expectation engine.
 //!
 //! The fixtures are already normalised, so the normaliser is tested by undoing it: real epoch numbers in place
 //! of `<NOW+d>` (with up to 2 s of the jitter the rounding rule absorbs), random 26-character PHP ids in place
@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use dynamo_wire::{
-    Collapse, CompareOptions, NormaliseOptions, WireRecord, compare_calls, format_trace, normalise,
-    read_trace,
+use dynamo_wire::expect::{
+    Bindings, TRACE_TABLE, expected_exactly, expected_from_records, match_calls, observed_calls,
 };
+use dynamo_wire::normalise::parse_now_prefix;
+use dynamo_wire::{NormaliseOptions, WireRecord, format_trace, normalise, read_trace};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -138,7 +139,7 @@ fn fill_placeholders(
         if let Some(n) = token.strip_prefix("<SID").and_then(|t| t.strip_suffix('>')) {
             let id = sids.entry(n.to_owned()).or_insert_with(|| php_id(rng));
             out.push_str(id);
-        } else if let Some(d) = now_offset_of(token) {
+        } else if let Some((d, _)) = parse_now_prefix(token) {
             // Every offset in the fixtures is a multiple of 60, so ±2 s must normalise back to it.
             let value = now + d + rng.random_range(-2..=2);
             out.push_str(&value.to_string());
@@ -151,14 +152,6 @@ fn fill_placeholders(
     }
     out.push_str(rest);
     out
-}
-
-fn now_offset_of(token: &str) -> Option<i64> {
-    let inner = token.strip_prefix("<NOW")?.strip_suffix('>')?;
-    match inner {
-        "" => Some(0),
-        _ => inner.strip_prefix('+').unwrap_or(inner).parse().ok(),
-    }
 }
 
 fn php_id(rng: &mut StdRng) -> String {
@@ -184,41 +177,39 @@ fn lock_retries_collapse_whatever_their_count() {
         })
         .cloned()
         .collect();
-    let collapse = CompareOptions {
-        collapse: Collapse::FailedRuns {
-            error_types: vec!["ConditionalCheckFailedException".into()],
-        },
-        ..CompareOptions::default()
-    };
-    assert_eq!(compare_calls(&trace, &shorter, &collapse), Ok(()));
-    let diff = compare_calls(&trace, &shorter, &CompareOptions::default()).unwrap_err();
+    // Both sides are normalised traces: a placeholder matches its own text.
+    let shorter = observed_calls(&shorter);
+    let loosened = expected_from_records(&trace, TRACE_TABLE);
+    assert_eq!(
+        match_calls(&loosened, &shorter, &mut Bindings::default()),
+        Ok(())
+    );
+    let diff = match_calls(
+        &expected_exactly(&trace),
+        &shorter,
+        &mut Bindings::default(),
+    )
+    .unwrap_err();
     assert!(
-        diff.to_string()
-            .contains("between expected (37 calls) and actual (7 calls):"),
+        diff.contains("call 5 (UpdateItem) differs from expected call 5:"),
         "{diff}"
     );
-    assert_eq!(diff.entries.len(), 30);
-    let text = diff.to_string();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    assert!(
-        lines[1].starts_with(
-            "calls 5-34: missing 30× (expected i=5..34): UpdateItem → 400 ConditionalCheckFailedException {\"TableName\""
-        ),
-        "{text}"
-    );
+    assert!(diff.contains("status: expected 400, got 200"), "{diff}");
 }
 
 #[test]
 fn locking_and_standard_traces_differ_where_the_spec_says() {
     let standard = read_trace(fixture_dir().join("c_change.jsonl")).unwrap();
     let locking = read_trace(fixture_dir().join("f_c_change.jsonl")).unwrap();
-    let diff = compare_calls(&standard, &locking, &CompareOptions::default()).unwrap_err();
-    let text = diff.to_string();
-    // The read differs in operation; the write differs in the lock handling only.
+    let text = match_calls(
+        &expected_exactly(&standard),
+        &observed_calls(&locking),
+        &mut Bindings::default(),
+    )
+    .unwrap_err();
+    // The read differs in operation: the locking handler reads by taking the lock with an UpdateItem.
     assert!(
-        text.contains("call 1 GetItem (expected i=1, actual i=1) at op:"),
+        text.contains("call 1 (UpdateItem) differs from expected call 1:\n  op: expected GetItem, got UpdateItem"),
         "{text}"
     );
-    assert!(!text.contains("call 2 UpdateItem"), "{text}");
 }

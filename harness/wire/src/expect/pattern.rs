@@ -1,12 +1,16 @@
 //! Matching recorded values against expectations written with placeholders.
 //!
 //! Expectations (scenario files, recorded traces) say `<NOW+86400>`, `<ANY>` or `CAKEPHP_<SID1>` where the real
-//! value depends on when and with which generated id the case ran. Matching works on the raw recorded values, so
-//! one matcher serves inline expectations and normalised traces alike.
+//! value depends on when and with which generated id the case ran. Matching works on the raw recorded values
+//! (and a normalised value matches the same placeholder text), so one matcher serves inline expectations,
+//! recorded traces and trace-to-trace comparisons alike. `<NOW±d>` is parsed in one place,
+//! [`crate::normalise::parse_now_prefix`], and so is the PHP id rule ([`crate::normalise::is_php_id`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+
+use crate::normalise::{PHP_ID_LEN, format_now, is_php_id, parse_now_prefix};
 
 /// The time the subject's clock showed while the compared values were produced, as an inclusive range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +138,7 @@ fn join(path: &str, key: &str) -> String {
 /// Whether `text` matches `pattern`, where the pattern may hold `<NOW>`, `<NOW+d>`, `<NOW-d>`, `<ANY>` and
 /// `<SIDn>` anywhere (inside serialized session data too).
 pub fn match_str(pattern: &str, text: &str, now: NowWindow, bindings: &mut Bindings) -> bool {
-    if !pattern.contains('<') {
+    if !pattern.contains('<') || pattern == text {
         return pattern == text;
     }
     let tokens = tokenize(pattern);
@@ -163,44 +167,32 @@ fn tokenize(pattern: &str) -> Vec<Token<'_>> {
             tokens.push(Token::Literal(rest));
             break;
         };
-        let Some(len) = rest[start..].find('>') else {
-            tokens.push(Token::Literal(rest));
-            break;
+        let Some((token, len)) = placeholder(&rest[start..]) else {
+            tokens.push(Token::Literal(&rest[..=start]));
+            rest = &rest[start + 1..];
+            continue;
         };
-        let inner = &rest[start + 1..start + len];
-        let token = placeholder(inner);
-        match token {
-            Some(token) => {
-                if start > 0 {
-                    tokens.push(Token::Literal(&rest[..start]));
-                }
-                tokens.push(token);
-            }
-            None => tokens.push(Token::Literal(&rest[..start + len + 1])),
+        if start > 0 {
+            tokens.push(Token::Literal(&rest[..start]));
         }
-        rest = &rest[start + len + 1..];
+        tokens.push(token);
+        rest = &rest[start + len..];
     }
     tokens
 }
 
-fn placeholder(inner: &str) -> Option<Token<'_>> {
-    if inner == "ANY" {
-        return Some(Token::Any);
+/// The placeholder at the start of `text` (which starts with `<`) and its length, if it is one.
+fn placeholder(text: &str) -> Option<(Token<'_>, usize)> {
+    if let Some((delta, len)) = parse_now_prefix(text) {
+        return Some((Token::Now(delta), len));
     }
-    if inner.starts_with("SID") && inner[3..].chars().all(|c| c.is_ascii_digit()) && inner.len() > 3
-    {
-        return Some(Token::Sid(inner));
+    if text.starts_with("<ANY>") {
+        return Some((Token::Any, 5));
     }
-    let delta = inner.strip_prefix("NOW")?;
-    if delta.is_empty() {
-        return Some(Token::Now(0));
-    }
-    let (sign, digits) = match delta.as_bytes()[0] {
-        b'+' => (1, &delta[1..]),
-        b'-' => (-1, &delta[1..]),
-        _ => return None,
-    };
-    digits.parse::<i64>().ok().map(|d| Token::Now(sign * d))
+    let inner = text.strip_prefix("<SID")?;
+    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0 && inner.as_bytes().get(digits) == Some(&b'>'))
+        .then(|| (Token::Sid(&text[1..4 + digits]), 5 + digits))
 }
 
 fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut Bindings) -> bool {
@@ -212,6 +204,10 @@ fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut
             .strip_prefix(literal)
             .is_some_and(|tail| match_tokens(rest, tail, now, bindings)),
         Token::Now(delta) => {
+            // A normalised trace carries the placeholder itself.
+            if let Some(tail) = text.strip_prefix(format_now(*delta).as_str()) {
+                return match_tokens(rest, tail, now, bindings);
+            }
             let digits = text
                 .char_indices()
                 .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
@@ -232,26 +228,49 @@ fn match_tokens(tokens: &[Token<'_>], text: &str, now: NowWindow, bindings: &mut
                 ok
             }),
         Token::Sid(name) => {
+            if let Some(tail) = text
+                .strip_prefix('<')
+                .and_then(|t| t.strip_prefix(*name))
+                .and_then(|t| t.strip_prefix('>'))
+            {
+                return match_tokens(rest, tail, now, bindings);
+            }
             if let Some(bound) = bindings.sids.get(*name).cloned() {
                 return text
                     .strip_prefix(bound.as_str())
                     .is_some_and(|tail| match_tokens(rest, tail, now, bindings));
             }
-            // An unbound SIDn is a PHP session id: 26 characters of [a-v0-9], not already bound to another n.
-            let id_len = text
-                .bytes()
-                .take(26)
-                .take_while(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(b))
-                .count();
-            if id_len != 26 || bindings.sids.values().any(|v| v == &text[..26]) {
+            // An unbound SIDn is a PHP session id not already bound to another n.
+            if !is_php_id(text) || bindings.sids.values().any(|v| v == &text[..PHP_ID_LEN]) {
                 return false;
             }
             bindings
                 .sids
-                .insert((*name).to_owned(), text[..26].to_owned());
-            match_tokens(rest, &text[26..], now, bindings)
+                .insert((*name).to_owned(), text[..PHP_ID_LEN].to_owned());
+            match_tokens(rest, &text[PHP_ID_LEN..], now, bindings)
         }
     }
+}
+
+/// Replaces every `<NOW±d>` in `text` by the number `now + d` (seeded items, fault rules, step arguments).
+pub fn resolve_now(text: &str, now: i64) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<NOW") {
+        out.push_str(&rest[..start]);
+        match parse_now_prefix(&rest[start..]) {
+            Some((delta, len)) => {
+                out.push_str(&(now + delta).to_string());
+                rest = &rest[start + len..];
+            }
+            None => {
+                out.push_str("<NOW");
+                rest = &rest[start + 4..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces every bound `<SIDn>` in `text` by its id (seeding items under a session an earlier step created).
@@ -375,6 +394,26 @@ mod tests {
             "{}",
             diffs[0]
         );
+    }
+
+    #[test]
+    fn now_placeholders_resolve_to_numbers() {
+        assert_eq!(
+            resolve_now("a<NOW>b<NOW+10>c<NOW-5>d<NOW", 100),
+            "a100b110c95d<NOW"
+        );
+        assert_eq!(resolve_now("<NOWX>", 1), "<NOWX>");
+    }
+
+    #[test]
+    fn a_normalised_value_matches_its_own_placeholder_text() {
+        let mut bindings = Bindings::default();
+        assert!(match_str(
+            "CAKEPHP_<SID1>|<NOW+1440>",
+            "CAKEPHP_<SID1>|<NOW+1440>",
+            NowWindow::at(0),
+            &mut bindings
+        ));
     }
 
     #[test]

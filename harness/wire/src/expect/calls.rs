@@ -1,9 +1,99 @@
-//! Matching the DynamoDB calls a subject made against the expected sequence.
+//! Matching the DynamoDB calls a subject made against the expected sequence: one expected entry stands for one
+//! call or a run of them ([`Quantity`]), and a backtracking search finds a grouping that fits.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::matcher::{Bindings, NowWindow, match_json};
-use crate::scenario::ExpectedCall;
+use super::pattern::{Bindings, NowWindow, match_json};
+use crate::record::WireRecord;
+
+/// How many actual calls one expected entry stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Exactly(usize),
+    /// This many or more identical calls: retries whose number depends on timing (`repeat: "1+"`, `"0+"`).
+    AtLeast(usize),
+}
+
+impl Quantity {
+    fn bounds(self) -> (usize, usize) {
+        match self {
+            Quantity::Exactly(n) => (n, n),
+            Quantity::AtLeast(n) => (n, usize::MAX),
+        }
+    }
+}
+
+/// One expected DynamoDB call, as a scenario file writes it (`repeat: "1+"` or `count: N` for runs).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "ExpectedCallText")]
+pub struct ExpectedCall {
+    pub op: String,
+    pub request: Option<Value>,
+    pub status: Option<u16>,
+    pub error_type: Option<Value>,
+    pub response: Option<Value>,
+    pub quantity: Quantity,
+}
+
+impl ExpectedCall {
+    /// One call of `op` with this request, nothing else checked.
+    pub fn request(op: &str, request: Value) -> Self {
+        ExpectedCall {
+            op: op.to_owned(),
+            request: Some(request),
+            status: None,
+            error_type: None,
+            response: None,
+            quantity: Quantity::Exactly(1),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedCallText {
+    op: String,
+    #[serde(default)]
+    request: Option<Value>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    error_type: Option<Value>,
+    #[serde(default)]
+    response: Option<Value>,
+    #[serde(default)]
+    repeat: Option<String>,
+    #[serde(default)]
+    count: Option<usize>,
+}
+
+impl TryFrom<ExpectedCallText> for ExpectedCall {
+    type Error = String;
+
+    fn try_from(text: ExpectedCallText) -> Result<Self, Self::Error> {
+        let quantity = match (text.count, text.repeat.as_deref()) {
+            (Some(_), Some(_)) => return Err("give `count` or `repeat`, not both".to_owned()),
+            (Some(n), None) => Quantity::Exactly(n),
+            (None, Some("1+")) => Quantity::AtLeast(1),
+            (None, Some("0+")) => Quantity::AtLeast(0),
+            (None, Some(other)) => {
+                return Err(format!(
+                    "`repeat: {other}`: the allowed values are \"1+\" and \"0+\""
+                ));
+            }
+            (None, None) => Quantity::Exactly(1),
+        };
+        Ok(ExpectedCall {
+            op: text.op,
+            request: text.request,
+            status: text.status,
+            error_type: text.error_type,
+            response: text.response,
+            quantity,
+        })
+    }
+}
 
 /// One recorded call, with the subject's clock at the time it was made.
 #[derive(Debug, Clone)]
@@ -17,6 +107,18 @@ pub struct ObservedCall {
 }
 
 impl ObservedCall {
+    /// A recorded call, with the window the subject's clock lay in when it made it.
+    pub fn from_record(record: &WireRecord, now: NowWindow) -> Self {
+        ObservedCall {
+            op: record.op.clone(),
+            request: record.request.clone(),
+            status: record.status,
+            error_type: record.error_type.clone(),
+            response: record.response.clone(),
+            now,
+        }
+    }
+
     /// `GetItem`, or `UpdateItem!ConditionalCheckFailedException` for a failed call (the traces' SUMMARY style).
     pub fn label(&self) -> String {
         match &self.error_type {
@@ -27,16 +129,15 @@ impl ObservedCall {
     }
 }
 
-/// How many actual calls one expected entry stands for.
-fn quantity(call: &ExpectedCall) -> Result<(usize, usize), String> {
-    match (call.count, call.repeat.as_deref()) {
-        (Some(_), Some(_)) => Err("give `count` or `repeat`, not both".to_owned()),
-        (Some(n), None) => Ok((n, n)),
-        (None, Some("1+")) => Ok((1, usize::MAX)),
-        (None, Some("0+")) => Ok((0, usize::MAX)),
-        (None, Some(other)) => Err(format!("`repeat: {other}` is not `1+` or `0+`")),
-        (None, None) => Ok((1, 1)),
-    }
+/// Recorded calls as observed ones, each with the second its record arrived in (the subject's system clock).
+pub fn observed_calls(records: &[WireRecord]) -> Vec<ObservedCall> {
+    records
+        .iter()
+        .map(|record| {
+            let arrived = record.t_unix.unwrap_or_default().floor() as i64;
+            ObservedCall::from_record(record, NowWindow::at(arrived))
+        })
+        .collect()
 }
 
 /// Differences between one expected entry and one call (empty: they match).
@@ -91,10 +192,7 @@ pub fn match_calls(
     actual: &[ObservedCall],
     bindings: &mut Bindings,
 ) -> Result<(), String> {
-    let quantities = expected
-        .iter()
-        .map(quantity)
-        .collect::<Result<Vec<_>, _>>()?;
+    let quantities: Vec<(usize, usize)> = expected.iter().map(|e| e.quantity.bounds()).collect();
     if let Some(found) = search(expected, &quantities, actual, 0, 0, bindings) {
         *bindings = found;
         return Ok(());
@@ -209,13 +307,11 @@ mod tests {
 
     fn expected(op: &str, request: Value, repeat: Option<&str>) -> ExpectedCall {
         ExpectedCall {
-            op: op.to_owned(),
-            request: Some(request),
-            status: None,
-            error_type: None,
-            response: None,
-            repeat: repeat.map(str::to_owned),
-            count: None,
+            quantity: match repeat {
+                Some(_) => Quantity::AtLeast(1),
+                None => Quantity::Exactly(1),
+            },
+            ..ExpectedCall::request(op, request)
         }
     }
 
@@ -282,6 +378,18 @@ mod tests {
         );
         assert!(
             error.contains(r#"request.Key: expected "a", got "b""#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_repeat_is_refused_with_the_allowed_values() {
+        let error =
+            serde_json::from_value::<ExpectedCall>(json!({"op": "GetItem", "repeat": "1*"}))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.contains(r#"the allowed values are "1+" and "0+""#),
             "{error}"
         );
     }
