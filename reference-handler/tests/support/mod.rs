@@ -1,5 +1,5 @@
-//! Shared setup for the integration tests: one dynalite per test binary, one table and one recording
-//! proxy per test, and the request shapes of spec §0 as JSON.
+//! Shared setup for the integration tests: one dynoxide per test binary, one table and one recording proxy per
+//! test.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -12,9 +12,7 @@ use dynamo_session::{
     RetryPolicy, SessionClient, SessionConfig, SessionConfigBuilder, SessionHandler, SharedClock,
 };
 use dynamo_wire::{FaultRule, WireProxy, WireRecord};
-use serde_json::{Value, json};
-
-pub type Item = HashMap<String, AttributeValue>;
+use serde_json::Value;
 
 /// One test's world: the shared backend, a fresh table, a proxy in front of the backend, and a raw
 /// client that talks to the backend directly (seeding and inspecting items leaves no records).
@@ -29,10 +27,6 @@ static TABLES: AtomicU32 = AtomicU32::new(0);
 
 impl Env {
     pub async fn new() -> Env {
-        Self::with_hash_key("id").await
-    }
-
-    pub async fn with_hash_key(hash_key: &str) -> Env {
         let backend = shared_backend(BackendKind::Dynoxide)
             .await
             .expect("dynoxide starts");
@@ -44,7 +38,7 @@ impl Env {
         );
         let spec = TableSpec {
             name: table.clone(),
-            hash_key: hash_key.into(),
+            hash_key: "id".into(),
             ttl_attribute: "expires".into(),
         };
         provision_table(&raw, backend.capabilities(), &spec)
@@ -99,8 +93,9 @@ impl Env {
         self.proxy.set_faults(rules);
     }
 
+    /// Puts an item straight into the table (no record).
     pub async fn put(&self, attrs: &[(&str, AttributeValue)]) {
-        let item: Item = attrs
+        let item: HashMap<String, AttributeValue> = attrs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
@@ -113,22 +108,7 @@ impl Env {
             .expect("seed item");
     }
 
-    pub async fn get(&self, key: &str) -> Option<Item> {
-        self.get_by("id", key).await
-    }
-
-    pub async fn get_by(&self, hash_key: &str, key: &str) -> Option<Item> {
-        self.raw
-            .get_item()
-            .table_name(&self.table)
-            .key(hash_key, s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("inspect item")
-            .item
-    }
-
+    /// The number of items in the table.
     pub async fn count_items(&self) -> usize {
         let mut n = 0;
         let mut start = None;
@@ -148,39 +128,6 @@ impl Env {
             }
         }
     }
-
-    // Request shapes of spec §0, as sent by PHP.
-
-    pub fn get_req(&self, key: &str, consistent: bool) -> Value {
-        json!({"TableName": self.table, "Key": {"id": {"S": key}}, "ConsistentRead": consistent})
-    }
-
-    pub fn touch_req(&self, key: &str, expires: i64) -> Value {
-        json!({"TableName": self.table, "Key": {"id": {"S": key}},
-               "AttributeUpdates": {"expires": {"Value": {"N": expires.to_string()}}, "lock": {"Action": "DELETE"}}})
-    }
-
-    pub fn putd_req(&self, key: &str, expires: i64, data: Value) -> Value {
-        let mut r = self.touch_req(key, expires);
-        r["AttributeUpdates"]["data"] = json!({"Value": data});
-        r
-    }
-
-    pub fn deld_req(&self, key: &str, expires: i64) -> Value {
-        let mut r = self.touch_req(key, expires);
-        r["AttributeUpdates"]["data"] = json!({"Action": "DELETE"});
-        r
-    }
-
-    pub fn del_req(&self, key: &str) -> Value {
-        json!({"TableName": self.table, "Key": {"id": {"S": key}}})
-    }
-
-    pub fn lock_req(&self, key: &str) -> Value {
-        json!({"TableName": self.table, "Key": {"id": {"S": key}},
-               "Expected": {"lock": {"Exists": false}},
-               "AttributeUpdates": {"lock": {"Value": {"N": "1"}}}, "ReturnValues": "ALL_NEW"})
-    }
 }
 
 pub fn s(v: &str) -> AttributeValue {
@@ -189,27 +136,4 @@ pub fn s(v: &str) -> AttributeValue {
 
 pub fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-
-/// (op, request) of each call.
-pub fn shapes(calls: &[WireRecord]) -> Vec<(String, Value)> {
-    calls
-        .iter()
-        .map(|r| (r.op.clone(), r.request.clone()))
-        .collect()
-}
-
-/// Asserts the calls are exactly these (op, request) pairs, in order.
-#[track_caller]
-pub fn assert_calls(calls: &[WireRecord], expected: &[(&str, Value)]) {
-    let actual = shapes(calls);
-    let expected: Vec<(String, Value)> = expected
-        .iter()
-        .map(|(o, v)| ((*o).to_owned(), v.clone()))
-        .collect();
-    assert_eq!(actual, expected, "calls differ");
-}
-
-pub fn ops(calls: &[WireRecord]) -> Vec<String> {
-    calls.iter().map(|r| r.op.clone()).collect()
 }
