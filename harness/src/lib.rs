@@ -1,5 +1,6 @@
 //! The DynamoSession harness: subjects, scenarios, conformance, load and reports.
 
+pub mod assets;
 pub mod cli;
 pub mod conform;
 pub mod dynamo_json;

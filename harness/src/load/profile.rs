@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// The profiles shipped with the harness (`scenarios/load` at the top of the workspace).
 pub fn builtin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/load")
+    crate::assets::load_profiles_dir()
 }
 
 /// One load profile, as read from `<name>.yaml`.

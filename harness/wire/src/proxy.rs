@@ -9,9 +9,15 @@
 //! Each call becomes a [`WireRecord`], pushed *before* the response is released to the client: once a client
 //! call has returned, its record is there, so tests need no waiting. Headers are never recorded (only the
 //! target), so credentials (`Authorization`, `X-Amz-Security-Token`) cannot reach a trace.
+//!
+//! The proxy listens on plain http on loopback only; its upstream may be `http://` (the local backends) or
+//! `https://` (real AWS, or any endpoint behind TLS), verified with rustls against the system's roots
+//! (rustls-native-certs) plus, where given, the certificates of a CA file ([`UpstreamTls`]; the harness's
+//! `--ca-file`, `DYNAMO_HARNESS_CA_FILE`).
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -25,6 +31,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -67,7 +74,7 @@ struct Shared {
     upstream_url: String,
     /// `scheme://authority` of the upstream, to which each request's path is appended.
     upstream_base: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     records: Mutex<Vec<WireRecord>>,
     step: Mutex<Arc<str>>,
     faults: Mutex<FaultSet>,
@@ -75,6 +82,10 @@ struct Shared {
     last_call: Mutex<u64>,
     next_conn: AtomicU64,
     started: Instant,
+    /// [`WireProxy::set_counts_only`]: bodies are parsed into the record only where a count needs them.
+    counts_only: AtomicBool,
+    /// Whether any fault rule is set (the rules match on the parsed request).
+    faults_set: AtomicBool,
 }
 
 /// One accepted client connection.
@@ -93,16 +104,142 @@ enum CallError {
     InjectedReset,
 }
 
+/// The environment variable naming a PEM file of CA certificates trusted for https upstreams, besides the
+/// system's roots (the harness's `--ca-file` sets it).
+pub const CA_FILE_ENV: &str = "DYNAMO_HARNESS_CA_FILE";
+
+/// How an `https://` upstream's certificate is verified: the system's roots, plus the certificates of
+/// `ca_file` when given. Plain `http://` upstreams ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamTls {
+    pub ca_file: Option<PathBuf>,
+    /// Leave out the system's roots (only `ca_file` is trusted), as a test of a private CA wants.
+    pub no_system_roots: bool,
+}
+
+impl UpstreamTls {
+    /// The CA file named by `DYNAMO_HARNESS_CA_FILE`, if any, beside the system's roots.
+    pub fn from_env() -> Self {
+        UpstreamTls {
+            ca_file: std::env::var_os(CA_FILE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            no_system_roots: false,
+        }
+    }
+
+    /// Trust `ca_file` besides the system's roots.
+    pub fn with_ca_file(ca_file: impl Into<PathBuf>) -> Self {
+        UpstreamTls {
+            ca_file: Some(ca_file.into()),
+            no_system_roots: false,
+        }
+    }
+}
+
+/// The system's root certificates, loaded once per process (a few hundred files are parsed).
+fn system_roots() -> &'static [rustls_pki_types::CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<rustls_pki_types::CertificateDer<'static>>> =
+        std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        if !found.errors.is_empty() {
+            tracing::debug!(
+                "some system root certificates could not be loaded: {:?}",
+                found.errors
+            );
+        }
+        if found.certs.is_empty() {
+            tracing::warn!(
+                "no system root certificates found: https upstreams verify only against a CA file"
+            );
+        }
+        found.certs
+    })
+}
+
+/// The rustls client configuration for `tls`; `https` says whether the upstream needs one at all (a plain
+/// upstream gets an empty trust store, never used, so no roots are loaded for it).
+fn tls_config(
+    tls: &UpstreamTls,
+    https: bool,
+    url: &str,
+) -> Result<rustls::ClientConfig, WireError> {
+    let bad = |reason: String| WireError::BadUpstream {
+        url: url.to_owned(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if https {
+        if !tls.no_system_roots {
+            let (added, _ignored) = roots.add_parsable_certificates(system_roots().iter().cloned());
+            tracing::debug!(added, "system roots trusted for {url}");
+        }
+        if let Some(ca_file) = &tls.ca_file {
+            for cert in read_pem_certificates(ca_file).map_err(bad)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| bad(format!("CA file {}: {e}", ca_file.display())))?;
+            }
+        }
+        if roots.is_empty() {
+            return Err(bad(
+                "no root certificate to verify the upstream with: the system has none (install ca-certificates) \
+                 and no CA file was given"
+                    .to_owned(),
+            ));
+        }
+    }
+    // The provider the AWS SDK uses too, named explicitly: rustls cannot choose when more than one is built in.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(format!("TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Every certificate of a PEM file.
+fn read_pem_certificates(
+    path: &Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::pem::PemObject as _;
+    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("CA file {}: not PEM certificates: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("CA file {}: no certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
 impl WireProxy {
-    /// Starts a proxy forwarding to `upstream` (`http://host:port`, as `Backend::endpoint_url` gives it).
+    /// Starts a proxy forwarding to `upstream` (`http://host:port`, as `Backend::endpoint_url` gives it, or
+    /// `https://host[:port]`, verified as [`UpstreamTls::from_env`] says).
     pub async fn start(upstream: &str) -> Result<WireProxy, WireError> {
+        Self::start_with_tls(upstream, &UpstreamTls::from_env()).await
+    }
+
+    /// [`WireProxy::start`] with the given trust for an https upstream.
+    pub async fn start_with_tls(upstream: &str, tls: &UpstreamTls) -> Result<WireProxy, WireError> {
         let upstream_base = upstream_base(upstream)?;
+        let https = upstream_base.starts_with("https://");
+        let config = tls_config(tls, https, upstream)?;
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(WireError::Bind)?;
         let addr = listener.local_addr().map_err(WireError::Bind)?;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        // The https connector sees `https://` URIs; HttpConnector alone refuses them.
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
@@ -116,6 +253,8 @@ impl WireProxy {
             last_call: Mutex::new(0),
             next_conn: AtomicU64::new(0),
             started: Instant::now(),
+            counts_only: AtomicBool::new(false),
+            faults_set: AtomicBool::new(false),
         });
         let (shutdown, stop) = watch::channel(false);
         let acceptor = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop));
@@ -162,7 +301,20 @@ impl WireProxy {
 
     /// Replaces the fault rules (and resets their hit counts and RNGs); empty means pass-through.
     pub fn set_faults(&self, rules: Vec<FaultRule>) {
-        *lock(&self.shared.faults) = FaultSet::new(rules);
+        let mut faults = lock(&self.shared.faults);
+        self.shared
+            .faults_set
+            .store(!rules.is_empty(), Ordering::SeqCst);
+        *faults = FaultSet::new(rules);
+    }
+
+    /// For load, which only counts calls: from now on a record's `request` is parsed only for BatchWriteItem
+    /// (whose deletes are counted) or while fault rules are set, and its `response` only for an error answer
+    /// (whose `__type` gives `error_type`); otherwise both are null, `request_body`/`response_body` unset. Every
+    /// other field (`op`, `status`, `error_type`, `latency_ms`, ...) is as always, and what the client gets is
+    /// unchanged. Off by default: traces and expectations need the bodies.
+    pub fn set_counts_only(&self, on: bool) {
+        self.shared.counts_only.store(on, Ordering::SeqCst);
     }
 
     /// How often each rule of the last `set_faults` has applied, in rule order.
@@ -211,20 +363,23 @@ fn upstream_base(url: &str) -> Result<String, WireError> {
     let uri: Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(_) => {
-            return Err(bad(
-                "only http:// upstreams are supported (the proxy has no TLS client)",
-            ));
+    let scheme = match uri.scheme_str() {
+        Some(scheme @ ("http" | "https")) => scheme,
+        Some(other) => {
+            return Err(bad(&format!(
+                "the scheme is {other:?}; expected http://host:port or https://host"
+            )));
         }
-        None => return Err(bad("no scheme; expected http://host:port")),
-    }
+        None => return Err(bad("no scheme; expected http://host:port or https://host")),
+    };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    if authority.host().is_empty() {
+        return Err(bad("no host"));
+    }
     if !matches!(uri.path(), "" | "/") {
         return Err(bad("a path is not supported; DynamoDB is served at /"));
     }
-    Ok(format!("http://{authority}"))
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// Resolves once shutdown is requested or the proxy is gone. (The `watch::Ref` is dropped here: it is not
@@ -329,8 +484,16 @@ async fn handle(
         .unwrap_or("")
         .to_owned();
     let op = target.rsplit_once('.').map_or("", |(_, op)| op).to_owned();
-    let (request, request_body) = parse_body(&body);
-    let action = lock(&shared.faults).decide(&op, &request);
+    let counts_only =
+        shared.counts_only.load(Ordering::Relaxed) && !shared.faults_set.load(Ordering::Relaxed);
+    let (request, request_body) = match counts_only && op != "BatchWriteItem" {
+        true => (Value::Null, None),
+        false => parse_body(&body),
+    };
+    let action = match counts_only {
+        true => None,
+        false => lock(&shared.faults).decide(&op, &request),
+    };
 
     let mut record = WireRecord {
         i,
@@ -380,7 +543,10 @@ async fn handle(
         }
     };
 
-    let (response, response_body) = parse_body(&outcome.body);
+    let (response, response_body) = match counts_only && outcome.status == 200 {
+        true => (Value::Null, None),
+        false => parse_body(&outcome.body),
+    };
     record.latency_ms = round_to(outcome.latency_ms, 100.0);
     record.status = outcome.status;
     record.error_type = response
@@ -422,9 +588,13 @@ async fn forward(shared: &Shared, parts: &http::request::Parts, body: Bytes) -> 
             .client
             .request(request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         let (head, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| error_chain(&e))?
+            .to_bytes();
         Ok::<_, String>((head, body))
     }
     .await;
@@ -448,6 +618,21 @@ async fn forward(shared: &Shared, parts: &http::request::Parts, body: Bytes) -> 
             }
         }
     }
+}
+
+/// An error with its sources, each text once ("client error (Connect): invalid peer certificate: UnknownIssuer"):
+/// hyper's own text alone does not say why a connection failed.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
 }
 
 /// Forwards all but the last `n` write requests of a BatchWriteItem and reports those as unprocessed.
@@ -616,8 +801,12 @@ mod tests {
             upstream_base("http://localhost:8000/").unwrap(),
             "http://localhost:8000"
         );
+        assert_eq!(
+            upstream_base("https://dynamodb.us-east-1.amazonaws.com").unwrap(),
+            "https://dynamodb.us-east-1.amazonaws.com"
+        );
         for bad in [
-            "https://dynamodb.us-east-1.amazonaws.com",
+            "ftp://dynamodb.us-east-1.amazonaws.com",
             "127.0.0.1:4567",
             "http://h:1/x",
             "::",
