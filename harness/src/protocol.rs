@@ -32,6 +32,10 @@ pub struct Hello {
     pub protocol: u32,
     /// What it can do beyond the required operations.
     pub can: HelloCan,
+    /// The built-in subject this program is another face of (the reference handler behind the protocol
+    /// says `rust`): that subject's documented deviations from the SDK are its deviations too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviations_of: Option<String>,
 }
 
 /// Optional abilities a worker announces in `hello`; an absent key is `false`.
@@ -144,6 +148,7 @@ mod tests {
                 freeze_clock: true,
                 move_clock: false,
             },
+            deviations_of: None,
         };
         let line = serde_json::to_string(&hello.response()).unwrap();
         assert_eq!(
@@ -458,6 +463,7 @@ mod tests {
                 version: "3.300.0".into(),
                 protocol: PROTOCOL_VERSION,
                 can: HelloCan::default(),
+                deviations_of: None,
             };
             let mut responses = vec![
                 serde_json::to_value(hello.response()).unwrap(),

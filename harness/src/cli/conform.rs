@@ -28,7 +28,9 @@ pub const DEFAULT_JOBS: u16 = 16;
 #[derive(Debug, Args)]
 pub struct ConformArgs {
     /// Subjects to test, comma-separated: rust, php, php-http, rust-http; a pair of web apps such as
-    /// php-http+rust-http shares one table and runs the cross-app cases (log in on one, continue on the other).
+    /// php-http+rust-http shares one table and runs the cross-app cases (log in on one, continue on the other);
+    /// cmd:NAME=COMMAND, any program speaking the handler-operations protocol (docs/handler-protocol.md), e.g.
+    /// 'cmd:rust-worker=dynamo-harness worker'.
     #[arg(long, value_delimiter = ',', default_value = "rust")]
     pub subjects: Vec<String>,
 
@@ -39,6 +41,9 @@ pub struct ConformArgs {
 
     #[command(flatten)]
     pub target: super::TargetArgs,
+
+    #[command(flatten)]
+    pub remote: super::doctor::RemoteArgs,
 
     /// Only cases whose id matches: an id (C12), a glob (C1*, TRACE-*), or several, comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -89,6 +94,11 @@ pub struct ConformArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub ttl_process: TtlProcessChoice,
 
+    /// Check scenario folders without running anything (no backend starts): every problem with its
+    /// file:line:column and the allowed values, exit 1 if any. With no DIR: the catalogue and --scenarios.
+    #[arg(long, value_name = "DIR", num_args = 0..)]
+    pub check: Option<Vec<PathBuf>>,
+
     /// List the cases that would run, and stop.
     #[arg(long)]
     pub list: bool,
@@ -107,11 +117,20 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    args.remote
+        .check(args.target.endpoint.as_deref(), &args.backends)?;
     let mut dirs = Vec::new();
     if !args.no_builtin {
         dirs.push(scenario::builtin_dir());
     }
     dirs.extend(args.scenarios.iter().cloned());
+    if let Some(check) = &args.check {
+        return Ok(check_scenarios(if check.is_empty() {
+            &dirs
+        } else {
+            check
+        }));
+    }
     if dirs.is_empty() {
         anyhow::bail!("--no-builtin needs at least one --scenarios folder");
     }
@@ -139,9 +158,15 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
 
     let total = cases.len() * args.subjects.len() * args.backends.len();
     let progress_view = Arc::new(ProgressView::new(total as u64));
+    // What finished, for the report of a run stopped with Ctrl-C.
+    let finished = Arc::new(super::interrupt::Finished::default());
     let on_event = {
         let view = Arc::clone(&progress_view);
-        move |event: Event<'_>| view.on_event(event)
+        let finished = Arc::clone(&finished);
+        move |event: Event<'_>| {
+            finished.note(&event);
+            view.on_event(event)
+        }
     };
     let progress: dynamo_backends::Progress = {
         let view = Arc::clone(&progress_view);
@@ -160,17 +185,49 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         },
         ttl_process: args.ttl_process,
     };
-    let mut results = plan::run(&plan, usize::from(args.jobs), progress, &on_event).await?;
+    let run = plan::run(&plan, usize::from(args.jobs), progress, &on_event);
+    let (mut results, interrupted) = match super::interrupt::until_interrupted(run).await? {
+        super::interrupt::Outcome::Done(results) => (results?, false),
+        super::interrupt::Outcome::Interrupted => (
+            finished.in_order(&plan.backends, &plan.subjects, &plan.cases),
+            true,
+        ),
+    };
     progress_view.finish();
     report::write_folder(&args.report, &mut results, &progress_view.backends())?;
     print!("{}", report::terminal::render(&results, args.verbose));
     println!("report: {}", args.report.display());
+    if interrupted {
+        eprintln!(
+            "interrupted (Ctrl-C): the report holds the {} of {total} results that finished",
+            results.len()
+        );
+        return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
+    }
     let summary = Summary::of(&results);
     Ok(if summary.fail > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--check`: every problem of the folders' scenario files, one per line; exit 1 if any.
+fn check_scenarios(dirs: &[PathBuf]) -> ExitCode {
+    let (cases, problems) = scenario::check_dirs(dirs);
+    for problem in &problems {
+        println!("{problem}");
+    }
+    let folders: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    println!(
+        "checked {}: {cases} cases load, {} problem(s)",
+        folders.join(", "),
+        problems.len()
+    );
+    match problems.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    }
 }
 
 fn selected(case: &Case, filters: &[String], groups: &[String]) -> bool {

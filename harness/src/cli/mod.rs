@@ -3,6 +3,8 @@
 pub mod backend;
 pub mod bench;
 pub mod conform;
+pub mod doctor;
+pub mod interrupt;
 pub mod load;
 pub mod worker;
 
@@ -37,6 +39,9 @@ pub enum Command {
     /// Benchmarks that print ratios measured in one run (backends against each other, --jobs speed-up).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Check a session table and the credentials the plugin would use on it: key schema, TTL, billing, each
+    /// action of the seed IAM policy, latency, and the session settings.
+    Doctor(doctor::DoctorArgs),
     /// Run the reference handler as a handler-operations worker, for cmd: subjects.
     ///
     /// Reads JSON requests from stdin, one per line, and answers each with one JSON line on stdout
@@ -58,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Load(args) => load::run_load(args).await,
             Command::Compare(args) => load::run_compare(args).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Doctor(args) => doctor::run(args).await,
             Command::Worker(args) => worker::run(args).await,
         }
     })

@@ -39,6 +39,7 @@ pub fn hello() -> Hello {
             freeze_clock: true,
             move_clock: true,
         },
+        deviations_of: Some("rust".to_owned()),
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::header::{COOKIE, SET_COOKIE, USER_AGENT};
 use serde_json::Value;
 
-use crate::scenario::{HttpRequest, StepExpect};
+use crate::scenario::{CookieExpectation, HttpRequest, StepExpect};
 use dynamo_wire::expect::{Bindings, NowWindow, match_json};
 
 /// The session cookie of both test apps (CakePHP's `Session.cookie`).
@@ -149,15 +149,18 @@ impl HttpReply {
         }
         if let Some(want) = &expect.cookie {
             let ok = matches!(
-                (want.as_str(), &self.cookie),
-                ("new", CookieChange::New(_))
-                    | ("same", CookieChange::Same | CookieChange::None)
-                    | ("cleared", CookieChange::Cleared)
-                    | ("none", CookieChange::None)
+                (want, &self.cookie),
+                (CookieExpectation::New, CookieChange::New(_))
+                    | (
+                        CookieExpectation::Same,
+                        CookieChange::Same | CookieChange::None
+                    )
+                    | (CookieExpectation::Cleared, CookieChange::Cleared)
+                    | (CookieExpectation::None, CookieChange::None)
             );
             if !ok {
                 diffs.push(format!(
-                    "step {label}: session cookie: expected {want}, got {:?}",
+                    "step {label}: session cookie: expected {want:?}, got {:?}",
                     self.cookie
                 ));
             }

@@ -18,11 +18,11 @@ use dynamo_wire::WireProxy;
 use super::result::CaseResult;
 use super::runner::{Backdrop, HttpBackdrop, RunOptions, run_case};
 use super::table;
-use crate::scenario::{Case, StepOp};
+use crate::scenario::{AppGiven, Case, StepOp};
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
 
 /// The table HTTP subjects (the web apps) keep their sessions in, as in the plugin's CloudFormation.
-pub const APP_TABLE: &str = "dynamo_cakephp_sessions";
+pub const APP_TABLE: &str = dynamo_backends::TableSpec::DEFAULT_NAME;
 
 pub struct Plan {
     pub cases: Vec<Case>,
@@ -156,10 +156,7 @@ pub async fn run(
                 let pools = pools
                     .enumerate()
                     .map(|(pool_index, (subject_index, name, pass))| {
-                        let settings = SubjectSettings {
-                            locking: pass.locking,
-                            ..plan.settings.clone()
-                        };
+                        let settings = pass.settings(&plan.settings);
                         let pool = Pool {
                             plan,
                             name,
@@ -203,29 +200,56 @@ pub async fn run(
 
 /// The cases one start of a subject runs (with their index in the plan), with the web-app setting they share.
 struct Pass<'a> {
-    locking: bool,
+    /// The whole `given.app` of its cases, `locking` resolved (never `None`).
+    app: AppGiven,
     cases: Vec<(usize, &'a Case)>,
 }
 
-/// Groups the cases by the web-app settings they need. Handler-level cases (and subjects that are not web apps)
-/// need none, so they run in the first pass; a web app is restarted for each further setting.
+impl Pass<'_> {
+    /// The run's settings with this pass's web-app setting.
+    fn settings(&self, run: &SubjectSettings) -> SubjectSettings {
+        SubjectSettings {
+            locking: self.app.locking.unwrap_or(run.locking),
+            app_session: self.app.session.clone(),
+            app_ini: self.app.ini.clone(),
+            app_env: self.app.env.clone(),
+            ..run.clone()
+        }
+    }
+}
+
+/// Groups the cases by the web-app settings they need: the whole `given.app`, compared by value (locking mode,
+/// Session keys, ini, environment). Handler-level cases (and subjects that are not web apps) need none, and
+/// neither does a case that will be skipped for this subject whatever the app (`skip`, `slow` without --slow, a
+/// `subjects` list without it), so they all run in the first pass; a web app is started once per further setting.
 fn passes<'a>(plan: &'a Plan, subject: &str) -> Vec<Pass<'a>> {
-    let default = plan.settings.locking;
+    let default = AppGiven {
+        locking: Some(plan.settings.locking),
+        ..AppGiven::default()
+    };
     let mut passes: Vec<Pass<'a>> = vec![Pass {
-        locking: default,
+        app: default.clone(),
         cases: Vec::new(),
     }];
     for (index, case) in plan.cases.iter().enumerate() {
-        let locking = match case.level {
-            Level::Http if crate::subject::is_http(subject) => {
-                case.given.app.locking.unwrap_or(default)
-            }
-            _ => default,
+        let skipped = case.skip.is_some()
+            || (case.slow && !plan.options.slow)
+            || case
+                .given
+                .subjects
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|s| s == subject));
+        let app = match case.level {
+            Level::Http if crate::subject::is_http(subject) && !skipped => AppGiven {
+                locking: Some(case.given.app.locking.unwrap_or(plan.settings.locking)),
+                ..case.given.app.clone()
+            },
+            _ => default.clone(),
         };
-        match passes.iter_mut().find(|p| p.locking == locking) {
+        match passes.iter_mut().find(|p| p.app == app) {
             Some(pass) => pass.cases.push((index, case)),
             None => passes.push(Pass {
-                locking,
+                app,
                 cases: vec![(index, case)],
             }),
         }
@@ -319,12 +343,12 @@ impl Pool<'_> {
             crate::subject::is_http(self.name) && cases.iter().any(|(_, c)| c.level == Level::Http);
         let lanes = match needs_app {
             // A web app's cases share its table: one case per app at a time, so more apps for more at once.
+            // Every pool has tables of its own, even with one lane: the pools of a backend (one per subject and
+            // app setting) run at the same time on it, and each clears its table before a case.
             true => {
                 let count = self.lanes.min(cases.len()).max(1);
-                let tables = (0..count).map(|lane| match (count, lane) {
-                    (1, _) => APP_TABLE.to_owned(),
-                    _ => format!("{APP_TABLE}_{}_{lane}", self.sequence_base / 10_000),
-                });
+                let tables = (0..count)
+                    .map(|lane| format!("{APP_TABLE}_{}_{lane}", self.sequence_base / 10_000));
                 futures::future::try_join_all(
                     tables.map(|table| Lane::start(self, settings, Some(table))),
                 )
@@ -362,7 +386,7 @@ impl Pool<'_> {
             .run(self.alone_lock, alone, async {
                 (self.on_event)(Event::CaseStarted {
                     id: &case.id,
-                    subject: self.name,
+                    subject: lane.subject.name(),
                     backend: &self.backdrop.backend_name,
                 });
                 run_case(
@@ -411,4 +435,82 @@ pub async fn backdrop_of(
         access_key: credentials.access_key_id().to_owned(),
         secret_key: credentials.secret_access_key().to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(yaml: &str, locking: bool) -> Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        Plan {
+            cases: crate::scenario::load_file(&path).unwrap(),
+            subjects: vec!["php-http".to_owned()],
+            backends: Vec::new(),
+            target: BackendTarget::default(),
+            options: RunOptions::default(),
+            settings: SubjectSettings {
+                locking,
+                ..SubjectSettings::default()
+            },
+            ttl_process: TtlProcessChoice::Auto,
+        }
+    }
+
+    #[test]
+    fn passes_group_by_the_whole_app_setting() {
+        let plan = plan(
+            r#"
+group: K
+defaults: {level: http, open: null}
+cases:
+  - {id: plain, steps: [{http: {path: /session}}]}
+  - {id: unlocked, given: {app: {locking: false}}, steps: [{http: {path: /session}}]}
+  - {id: agent, given: {app: {session: {checkAgent: false}}}, steps: [{http: {path: /session}}]}
+  - {id: agent-again, given: {app: {session: {checkAgent: false}, locking: false}}, steps: [{http: {path: /session}}]}
+  - {id: gc, given: {app: {ini: {session.gc_probability: 1}}}, steps: [{http: {path: /session}}]}
+  - {id: unset, given: {app: {env: {COMANAGE_REGISTRY_DYNAMODB_ENDPOINT: null}}}, steps: [{http: {path: /session}}]}
+  - {id: skipped, skip: "not here", given: {app: {session: {timeout: 1}}}, steps: [{http: {path: /session}}]}
+  - {id: elsewhere, given: {subjects: [rust-http], app: {session: {timeout: 1}}}, steps: [{http: {path: /session}}]}
+"#,
+            false,
+        );
+        let grouped_passes = passes(&plan, "php-http");
+        let grouped: Vec<Vec<&str>> = grouped_passes
+            .iter()
+            .map(|pass| pass.cases.iter().map(|(_, c)| c.id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            grouped,
+            [
+                vec!["plain", "unlocked", "skipped", "elsewhere"],
+                vec!["agent", "agent-again"],
+                vec!["gc"],
+                vec!["unset"],
+            ]
+        );
+        let settings = grouped_passes[3].settings(&plan.settings);
+        assert_eq!(
+            settings.app_env.get("COMANAGE_REGISTRY_DYNAMODB_ENDPOINT"),
+            Some(&None)
+        );
+        assert_eq!(
+            grouped_passes[2].settings(&plan.settings).app_ini["session.gc_probability"],
+            "1"
+        );
+        assert!(!grouped_passes[1].settings(&plan.settings).locking);
+        // Under --locking the plain cases follow the run, the ones that say `locking: false` do not.
+        let plan_locking = super::tests::plan(
+            "group: K\ndefaults: {level: http, open: null}\ncases:\n  - {id: a, steps: [{http: {path: /}}]}\n  - {id: b, given: {app: {locking: false}}, steps: [{http: {path: /}}]}\n",
+            true,
+        );
+        let p = passes(&plan_locking, "php-http");
+        assert_eq!(p.len(), 2);
+        assert!(p[0].settings(&plan_locking.settings).locking);
+        assert!(!p[1].settings(&plan_locking.settings).locking);
+        // A subject that is not a web app runs everything in one pass.
+        assert_eq!(passes(&plan, "php").len(), 1);
+    }
 }

@@ -28,6 +28,9 @@ pub struct CaseResult {
     pub group: String,
     pub title: String,
     pub subject: String,
+    /// What really ran for the subject, where it can say (`aws-sdk-php 3.189.0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<String>,
     pub backend: String,
     pub status: Status,
     /// Why it was skipped, or a one-line summary of why it failed.
@@ -66,6 +69,7 @@ impl CaseResult {
             group: case.group.clone(),
             title: case.title.clone(),
             subject: subject.to_owned(),
+            implementation: None,
             backend: backend.to_owned(),
             status: Status::Skip,
             reason: Some(reason),

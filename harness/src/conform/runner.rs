@@ -5,7 +5,7 @@
 //! clears before each case.
 
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
@@ -18,7 +18,7 @@ use crate::scenario::{Case, ClockGiven, DataFate, ExpectedCall, Step, StepExpect
 use crate::subject::{HandlerDriver, Level, Subject};
 use dynamo_backends::{Capabilities, Capability};
 use dynamo_wire::expect::{
-    Bindings, NowWindow, ObservedCall, match_calls, match_glob, match_json, resolve_now,
+    Bindings, NowWindow, ObservedCall, match_calls, match_glob, match_json, match_str, resolve_now,
     substitute_sids,
 };
 use dynamo_wire::{FaultRule, WireProxy, WireRecord};
@@ -97,7 +97,9 @@ pub fn skip_reason(case: &Case, subject: &dyn Subject, options: &RunOptions) -> 
         return Some("slow case (the SDK's full retry backoff); run with --slow".to_owned());
     }
     if let Some(subjects) = &case.given.subjects
-        && !subjects.iter().any(|s| s == subject.name())
+        && !subjects
+            .iter()
+            .any(|s| s == subject.name() || s == subject.same_as())
     {
         return Some(
             case.given
@@ -138,6 +140,7 @@ pub async fn run_case(
 ) -> CaseResult {
     let mut result =
         CaseResult::skipped(case, subject.name(), &backdrop.backend_name, String::new());
+    result.implementation = subject.implementation();
     if let Some(reason) = skip_reason(case, subject, options) {
         result.reason = Some(reason);
         return result;
@@ -145,7 +148,7 @@ pub async fn run_case(
     let started = Instant::now();
     // A documented deviation replaces the end-of-case expectations for this subject only.
     let deviated;
-    let case = match case.deviations.get(subject.name()) {
+    let case = match case.deviations.get(subject.same_as()) {
         Some(deviation) => {
             result.deviation = Some(deviation.reason.clone());
             deviated = Case {
@@ -484,17 +487,57 @@ async fn play_handler_case(
                             };
                             new_handler(&context, Some(&extra), *gc_maxlifetime, clock)
                         }
-                        other => handler_request(other),
+                        other => resolve_now_in_data(other, clock.now_at(unix_now().floor() as i64)),
                     };
-                    let response = driver.call(&request).await?;
-                    if matches!(op, StepOp::NewHandler { .. }) {
-                        open_if_configured(driver, case, &label, &mut diffs).await?;
+                    let started = Instant::now();
+                    let call = driver.call(&request);
+                    let response = match step.within_ms {
+                        None => Some(call.await?),
+                        Some(limit) => {
+                            tokio::time::timeout(Duration::from_millis(limit), call)
+                                .await
+                                .ok()
+                                .transpose()?
+                        }
+                    };
+                    let still_running = step.expect.as_ref().and_then(|e| e.still_running) == Some(true);
+                    match response {
+                        // Abandoned mid-call: the handler (a worker process, or a future) goes with it.
+                        None => {
+                            drivers.remove(&step.actor);
+                            if !still_running {
+                                diffs.push(format!(
+                                    "step {label}: still running at its time limit of {} ms",
+                                    step.within_ms.unwrap_or_default()
+                                ));
+                            }
+                            returns.push(format!(
+                                "{} still running at {} ms",
+                                step.op.name(),
+                                step.within_ms.unwrap_or_default()
+                            ));
+                            None
+                        }
+                        Some(response) => {
+                            if still_running {
+                                diffs.push(format!(
+                                    "step {label}: expected it still running at {} ms, it returned {} after {} ms",
+                                    step.within_ms.unwrap_or_default(),
+                                    response.value,
+                                    started.elapsed().as_millis()
+                                ));
+                            }
+                            if matches!(op, StepOp::NewHandler { .. }) {
+                                open_if_configured(driver, case, &label, &mut diffs).await?;
+                            }
+                            Some(response)
+                        }
                     }
-                    Some(response)
                 }
             };
             if let Some(response) = response {
-                check_step(step, &response, &label, &mut diffs);
+                let now = NowWindow::at(clock.now_at(unix_now().floor() as i64));
+                check_step(step, &response, &label, now, &mut diffs);
                 returns.push(return_summary(step.op.name(), &response));
             }
         }
@@ -736,7 +779,13 @@ fn parse_faults(raw: &[Value], subs: &Substitutions) -> Result<Vec<FaultRule>, H
 }
 
 /// Compares a step's response with its `expect`; an exception nobody expected is always a difference.
-fn check_step(step: &Step, response: &HandlerResponse, label: &str, diffs: &mut Vec<String>) {
+fn check_step(
+    step: &Step,
+    response: &HandlerResponse,
+    label: &str,
+    now: NowWindow,
+    diffs: &mut Vec<String>,
+) {
     let empty = StepExpect::default();
     let expect = step.expect.as_ref().unwrap_or(&empty);
     match (&expect.exception, &response.exception) {
@@ -758,7 +807,7 @@ fn check_step(step: &Step, response: &HandlerResponse, label: &str, diffs: &mut 
     }
     if let Some(want) = &expect.value
         && response.exception.is_none()
-        && let Some(diff) = value_diff(want, &response.value)
+        && let Some(diff) = value_diff(want, &response.value, now)
     {
         diffs.push(format!("step {label}: return value: {diff}"));
     }
@@ -777,7 +826,22 @@ fn check_step(step: &Step, response: &HandlerResponse, label: &str, diffs: &mut 
     }
 }
 
-fn value_diff(want: &Value, got: &Value) -> Option<String> {
+/// `<NOW±d>` inside data a step writes (a CakePHP `Config.time`, say) becomes the time on the handler's clock
+/// when the step runs, as in seeded items.
+fn resolve_now_in_data(op: &StepOp, now: i64) -> HandlerRequest {
+    match op {
+        StepOp::Write { id, data } if data.windows(4).any(|w| w == b"<NOW") => {
+            match std::str::from_utf8(data) {
+                Ok(text) => HandlerRequest::write(id.clone(), resolve_now(text, now).as_bytes()),
+                Err(_) => handler_request(op),
+            }
+        }
+        other => handler_request(other),
+    }
+}
+
+/// A return value against its expectation; a string may hold `<NOW±d>` (one second either side of `now`).
+fn value_diff(want: &Value, got: &Value, now: NowWindow) -> Option<String> {
     let want_bytes = match want {
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Object(_) => value_bytes(want),
@@ -786,6 +850,21 @@ fn value_diff(want: &Value, got: &Value) -> Option<String> {
     match want_bytes {
         Some(want_bytes) => match value_bytes(got) {
             Some(got_bytes) if got_bytes == want_bytes => None,
+            Some(got_bytes)
+                if want
+                    .as_str()
+                    .is_some_and(|pattern| pattern.contains("<NOW"))
+                    && std::str::from_utf8(&got_bytes).is_ok_and(|text| {
+                        match_str(
+                            want.as_str().unwrap_or_default(),
+                            text,
+                            now,
+                            &mut Bindings::default(),
+                        )
+                    }) =>
+            {
+                None
+            }
             Some(got_bytes) => Some(format!(
                 "expected {:?}, got {:?}",
                 String::from_utf8_lossy(&want_bytes),

@@ -4,6 +4,7 @@
 //! [`terminal`] renders the matrix for the console.
 
 mod backends;
+mod compare;
 mod faults;
 mod junit;
 mod markdown;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::conform::result::{CaseResult, Summary};
 
 pub use backends::{BackendFacts, backends_markdown};
+pub use compare::compare_markdown;
 pub use faults::faults_markdown;
 pub use junit::junit_xml;
 pub use markdown::summary_markdown;
@@ -64,6 +66,9 @@ pub fn write_folder(
     std::fs::write(dir.join("summary.md"), summary_markdown(results))?;
     if let Some(page) = backends_markdown(backends, results) {
         std::fs::write(dir.join("backends.md"), page)?;
+    }
+    if let Some(page) = compare_markdown(results) {
+        std::fs::write(dir.join("compare.md"), page)?;
     }
     if let Some(faults) = faults_markdown(results) {
         std::fs::write(dir.join("faults.md"), faults)?;

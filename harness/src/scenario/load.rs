@@ -23,9 +23,12 @@ pub enum LoadError {
     },
     #[error("{path}: {message}")]
     Shape { path: PathBuf, message: String },
-    #[error("{path}: case {case}: {message}")]
+    #[error("{path}:{line}:{column}: case {case}: {message}")]
     Case {
         path: PathBuf,
+        /// Where the offending text is (the case's `id:` line when it cannot be pinned down), 1-based.
+        line: usize,
+        column: usize,
         case: String,
         message: String,
     },
@@ -39,27 +42,39 @@ pub enum LoadError {
 
 /// The catalogue shipped with the harness (`scenarios/conformance` at the top of the workspace).
 pub fn builtin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/conformance")
+    crate::assets::catalogue_dir()
+}
+
+/// The `*.yaml`/`*.yml` files of `dir`, in name order; an empty folder is an error that says so.
+fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            )
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(LoadError::Shape {
+            path: dir.to_owned(),
+            message: "the folder is empty: it holds no scenario files (*.yaml, *.yml)".to_owned(),
+        });
+    }
+    Ok(files)
 }
 
 /// Loads every `*.yaml`/`*.yml` file of each folder, in name order, and checks that ids are unique.
 pub fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
     let mut cases: Vec<Case> = Vec::new();
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| {
-                matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                )
-            })
-            .collect();
-        files.sort();
+        let files = scenario_files(dir)?;
         for file in files {
             for case in load_file(&file)? {
                 if let Some(first) = cases.iter().find(|c| c.id == case.id) {
@@ -76,8 +91,94 @@ pub fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
     Ok(cases)
 }
 
+/// Where in `text` the problem `message` describes lies, for case `id`: the first `quoted` token of the message
+/// (a misspelt value, an unknown key) found after the case's `id:` line, else that line. 1-based.
+fn locate(text: &str, id: &str, message: &str) -> (usize, usize) {
+    let case_start = text
+        .match_indices(id)
+        .map(|(at, _)| at)
+        .find(|&at| text[..at].trim_end().ends_with("id:"))
+        .unwrap_or(0);
+    let next_case = text[case_start + 1..]
+        .find("\n  - id:")
+        .map_or(text.len(), |at| case_start + 1 + at);
+    let quoted = message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|token| token.rsplit_once(": ").map_or(token, |(_, value)| value));
+    let at = quoted
+        .filter(|token| !token.is_empty())
+        .find_map(|token| {
+            text[case_start..next_case]
+                .find(token)
+                .map(|at| case_start + at)
+        })
+        .unwrap_or(case_start);
+    let line = text[..at].matches('\n').count() + 1;
+    let column = at - text[..at].rfind('\n').map_or(0, |newline| newline + 1) + 1;
+    (line, column)
+}
+
+/// Checks every scenario file of each folder without running anything: how many cases loaded, and every
+/// problem found (each case's first, every file's, duplicate ids), in file order.
+pub fn check_dirs(dirs: &[PathBuf]) -> (usize, Vec<LoadError>) {
+    let mut loaded: Vec<Case> = Vec::new();
+    let mut problems = Vec::new();
+    for dir in dirs {
+        let files = match scenario_files(dir) {
+            Ok(files) => files,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        for file in files {
+            let (cases, errors) = load_file_collecting(&file);
+            problems.extend(errors);
+            for case in cases {
+                if let Some(first) = loaded.iter().find(|c| c.id == case.id) {
+                    problems.push(LoadError::DuplicateId {
+                        id: case.id.clone(),
+                        first: first.source.clone(),
+                        second: file.clone(),
+                    });
+                }
+                loaded.push(case);
+            }
+        }
+    }
+    (loaded.len(), problems)
+}
+
 /// Loads one scenario file.
 pub fn load_file(path: &Path) -> Result<Vec<Case>, LoadError> {
+    let (cases, mut errors) = load_file_collecting(path);
+    match errors.is_empty() {
+        true => Ok(cases),
+        false => Err(errors.remove(0)),
+    }
+}
+
+/// The cases of one file that load, and the problems of those that do not (or of the file itself).
+fn load_file_collecting(path: &Path) -> (Vec<Case>, Vec<LoadError>) {
+    match load_file_or_cases(path) {
+        Ok(outcomes) => {
+            let mut cases = Vec::new();
+            let mut errors = Vec::new();
+            for outcome in outcomes {
+                match outcome {
+                    Ok(case) => cases.push(case),
+                    Err(error) => errors.push(error),
+                }
+            }
+            (cases, errors)
+        }
+        Err(error) => (Vec::new(), vec![error]),
+    }
+}
+
+fn load_file_or_cases(path: &Path) -> Result<Vec<Result<Case, LoadError>>, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_owned(),
         source,
@@ -114,7 +215,7 @@ pub fn load_file(path: &Path) -> Result<Vec<Case>, LoadError> {
     let Some(Value::Array(raw_cases)) = document.remove("cases") else {
         return Err(shape("`cases:` (a list) is missing"));
     };
-    raw_cases
+    Ok(raw_cases
         .into_iter()
         .enumerate()
         .map(|(index, raw)| {
@@ -123,13 +224,18 @@ pub fn load_file(path: &Path) -> Result<Vec<Case>, LoadError> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("#{}", index + 1));
-            parse_case(raw, &defaults, &group, path).map_err(|message| LoadError::Case {
-                path: path.to_owned(),
-                case: id,
-                message,
+            parse_case(raw, &defaults, &group, path).map_err(|message| {
+                let (line, column) = locate(&text, &id, &message);
+                LoadError::Case {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    case: id,
+                    message,
+                }
             })
         })
-        .collect()
+        .collect::<Vec<_>>())
 }
 
 /// File defaults may be written flat (`config`, `gc_maxlifetime`, ...) or in case shape (`given: {...}`).
@@ -218,10 +324,33 @@ fn parse_case(
             ));
         }
     }
+    for (index, rule) in case.given.faults.iter().enumerate() {
+        // Checked with the placeholders a run fills in; the runner parses them again with the case's values.
+        let rule = fill_for_check(rule);
+        serde_json::from_value::<dynamo_wire::FaultRule>(rule)
+            .map_err(|e| format!("faults[{index}]: {e}"))?;
+    }
     if case.expect.calls.is_some() && case.expect.calls_trace.is_some() {
         return Err("give `calls` or `calls_trace`, not both".to_owned());
     }
     Ok(case)
+}
+
+/// A fault rule with `{table}` and `<NOW±d>` filled in as a run would, to check its shape at load.
+fn fill_for_check(rule: &Value) -> Value {
+    match rule {
+        Value::String(text) => Value::String(dynamo_wire::expect::resolve_now(
+            &text.replace("{table}", "t"),
+            0,
+        )),
+        Value::Array(items) => Value::Array(items.iter().map(fill_for_check).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), fill_for_check(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn parse_step(raw: Value) -> Result<Step, String> {
@@ -233,6 +362,17 @@ fn parse_step(raw: Value) -> Result<Step, String> {
         Some(Value::String(actor)) => actor,
         Some(_) => return Err("`as:` must be a name".to_owned()),
     };
+    let within_ms = match map.remove("within_ms") {
+        None => None,
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|ms| (1..=600_000).contains(&ms)) => {
+            n.as_u64()
+        }
+        Some(other) => {
+            return Err(format!(
+                "`within_ms: {other}`: a time limit in milliseconds, from 1 to 600000"
+            ));
+        }
+    };
     let expect = match map.remove("expect") {
         None => None,
         Some(value) => {
@@ -242,7 +382,7 @@ fn parse_step(raw: Value) -> Result<Step, String> {
     if map.len() != 1 {
         let keys: Vec<&String> = map.keys().collect();
         return Err(format!(
-            "a step names exactly one operation (besides `as` and `expect`), found {keys:?}"
+            "a step names exactly one operation (besides `as`, `expect` and `within_ms`), found {keys:?}"
         ));
     }
     let (name, args) = map.into_iter().next().expect("one key");
@@ -252,7 +392,15 @@ fn parse_step(raw: Value) -> Result<Step, String> {
         _ => return Err(format!("`{name}:` takes a map of arguments")),
     };
     let op = parse_op(&name, args).map_err(|e| format!("{name}: {e}"))?;
-    Ok(Step { op, actor, expect })
+    if expect.as_ref().and_then(|e| e.still_running).is_some() && within_ms.is_none() {
+        return Err("`still_running` needs a time limit: give the step `within_ms: N`".to_owned());
+    }
+    Ok(Step {
+        op,
+        actor,
+        expect,
+        within_ms,
+    })
 }
 
 fn parse_op(name: &str, mut args: Map<String, Value>) -> Result<StepOp, String> {

@@ -3,8 +3,8 @@
 mod load;
 mod model;
 
-pub use load::{LoadError, builtin_dir, load_dirs, load_file};
+pub use load::{LoadError, builtin_dir, check_dirs, load_dirs, load_file};
 pub use model::{
-    AppGiven, Case, ClockGiven, DataFate, Deviation, Expect, ExpectedCall, Given, HttpRequest,
-    Step, StepExpect, StepOp,
+    AppGiven, Case, ClockGiven, CookieExpectation, DataFate, Deviation, Expect, ExpectedCall,
+    Given, HttpRequest, Step, StepExpect, StepOp,
 };

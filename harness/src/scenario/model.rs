@@ -118,12 +118,73 @@ fn yes() -> bool {
     true
 }
 
-/// Web-app settings a case needs (absent: the run's own, e.g. `--locking`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+/// Web-app settings a case needs (absent: the run's own, e.g. `--locking`). The runner starts one app per
+/// distinct value (compared as a whole, by value) and hands it the settings when it starts
+/// ([`crate::subject::app_env`]; docs/seams.md, "Per-case app configuration").
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppGiven {
+    /// The handler's locking mode (COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_LOCKING).
     #[serde(default)]
     pub locking: Option<bool>,
+    /// CakePHP `Session` keys merged into the apps' Session block (`checkAgent`, `autoRegenerate`, `timeout`,
+    /// `cookieTimeout`, `defaults`, `ini`, ...): maps merge key by key, `null` removes a key.
+    #[serde(default)]
+    pub session: Map<String, Value>,
+    /// PHP ini settings made with `ini_set` before the session starts (`session.gc_probability`, ...).
+    #[serde(default, deserialize_with = "ini_values")]
+    pub ini: BTreeMap<String, String>,
+    /// Environment variables of the app: a value sets one (`{endpoint}` and `{table}` stand for the app's
+    /// DynamoDB endpoint and table), `null` unsets one.
+    #[serde(default, deserialize_with = "env_values")]
+    pub env: BTreeMap<String, Option<String>>,
+}
+
+/// A scalar as PHP's `ini_set` or an environment variable takes it: strings as they are, numbers in their
+/// decimal form, booleans as `1` and `0`.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+        _ => None,
+    }
+}
+
+fn ini_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, Value>::deserialize(deserializer)?;
+    raw.into_iter()
+        .map(|(key, value)| match scalar_text(&value) {
+            Some(text) => Ok((key, text)),
+            None => Err(serde::de::Error::custom(format!(
+                "app.ini.{key}: an ini value is a string, number or boolean, not {value}"
+            ))),
+        })
+        .collect()
+}
+
+fn env_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Option<String>>, D::Error> {
+    let raw = BTreeMap::<String, Value>::deserialize(deserializer)?;
+    raw.into_iter()
+        .map(|(key, value)| {
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(serde::de::Error::custom(format!(
+                    "app.env: {key:?} is not a variable name (A-Z, 0-9, _)"
+                )));
+            }
+            match (&value, scalar_text(&value)) {
+                (Value::Null, _) => Ok((key, None)),
+                (_, Some(text)) => Ok((key, Some(text))),
+                _ => Err(serde::de::Error::custom(format!(
+                    "app.env.{key}: a value is a string, number, boolean or null (unset), not {value}"
+                ))),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -168,6 +229,9 @@ pub struct Step {
     pub op: StepOp,
     pub actor: String,
     pub expect: Option<StepExpect>,
+    /// `within_ms: N`: the step's time limit. A step still running then is abandoned (its handler with it);
+    /// whether that is right is `expect: {still_running: true}`.
+    pub within_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,13 +321,30 @@ pub struct StepExpect {
     #[serde(default)]
     pub json: Option<Value>,
     #[serde(default)]
-    pub cookie: Option<String>,
+    pub cookie: Option<CookieExpectation>,
+    /// With `within_ms`: the step must still be running at its time limit (a call the SDK never gives up).
+    #[serde(default)]
+    pub still_running: Option<bool>,
     /// The DynamoDB calls this step alone made (inline).
     #[serde(default)]
     pub calls: Option<Vec<ExpectedCall>>,
     /// The DynamoDB calls this step alone made, as a recorded trace (HTTP traces record one request each).
     #[serde(default)]
     pub calls_trace: Option<String>,
+}
+
+/// What a response must do to the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CookieExpectation {
+    /// A session id different from the one the client held.
+    New,
+    /// The same id again, or no `Set-Cookie` at all.
+    Same,
+    /// Deleted (empty value or an expiry in the past).
+    Cleared,
+    /// No `Set-Cookie` for the session.
+    None,
 }
 
 /// Keeps an explicit `null` distinct from an absent key.

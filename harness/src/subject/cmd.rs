@@ -211,6 +211,17 @@ impl Subject for CmdSubject {
         })
     }
 
+    fn implementation(&self) -> Option<String> {
+        Some(format!("{} {}", self.hello.name, self.hello.version))
+    }
+
+    fn same_as(&self) -> &str {
+        self.hello
+            .deviations_of
+            .as_deref()
+            .unwrap_or(&self.spec.name)
+    }
+
     fn skip_reason_for(&self, case: &Case) -> Option<String> {
         if case.level != Level::Handler {
             return None;
@@ -462,6 +473,7 @@ cases:
                 freeze_clock,
                 move_clock,
             },
+            deviations_of: None,
         };
         let skipped = |hello: &Hello| -> Vec<&str> {
             cases

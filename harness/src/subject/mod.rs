@@ -62,6 +62,17 @@ pub trait Subject: Send + Sync {
     /// A fresh driver for handler-level cases; each holds its own handler object(s).
     async fn driver(&self) -> anyhow::Result<Box<dyn HandlerDriver>>;
 
+    /// The built-in subject this one is, or is another face of (`php@3.189` is `php`; the reference handler
+    /// behind the protocol is `rust`): a case's `deviations:` and `given.subjects` name subjects by it.
+    fn same_as(&self) -> &str {
+        self.name()
+    }
+
+    /// What really ran, where the subject can say (`aws-sdk-php 3.339.15`), for reports.
+    fn implementation(&self) -> Option<String> {
+        None
+    }
+
     /// Base URL of the web app for HTTP-level cases.
     fn http_base_url(&self) -> Option<String> {
         None
@@ -109,8 +120,19 @@ pub struct SubjectSettings {
     pub php_binary: Option<std::path::PathBuf>,
     /// Worker count for `php -S` (PHP_CLI_SERVER_WORKERS).
     pub php_server_workers: Option<u32>,
+    /// How php-http is served: php-fpm behind nginx, or `php -S`; `None`: $DYNAMO_HARNESS_PHP_SERVER, else fpm
+    /// where both are installed, else `php -S` (see [`php_http::PhpServer`]).
+    pub php_server: Option<php_http::PhpServer>,
+    /// php-fpm's pool size (`pm = static`, `pm.max_children`) for php-http under fpm; default 4.
+    pub php_fpm_children: Option<u32>,
     /// Run the web apps' handlers in locking mode.
     pub locking: bool,
+    /// CakePHP `Session` keys merged into the web apps' Session block (a case's `given.app.session`).
+    pub app_session: serde_json::Map<String, serde_json::Value>,
+    /// `ini_set` calls the web apps make before the session starts (`given.app.ini`).
+    pub app_ini: std::collections::BTreeMap<String, String>,
+    /// The web apps' environment: `Some` sets a variable, `None` unsets it (`given.app.env`).
+    pub app_env: std::collections::BTreeMap<String, Option<String>>,
 }
 
 /// Whether the subject is a web app, or a pair of them (their cases share one table and one proxy).
@@ -123,6 +145,9 @@ pub fn is_http(name: &str) -> bool {
 pub fn is_known(name: &str) -> bool {
     if cmd::is_cmd(name) {
         return cmd::CmdSpec::parse(name).is_ok();
+    }
+    if php::is_labelled(name) {
+        return true;
     }
     let known = |n: &str| KNOWN_SUBJECTS.iter().any(|(k, _)| *k == n);
     match name.split_once('+') {
@@ -152,7 +177,14 @@ pub async fn start_single(
     }
     let started: anyhow::Result<Box<dyn Subject>> = match name {
         "rust" => Ok(Box::new(rust::RustSubject::new())),
-        "php" => php::PhpSubject::start(settings).map(|s| Box::new(s) as Box<dyn Subject>),
+        "php" => php::PhpSubject::start(name, settings)
+            .await
+            .map(|s| Box::new(s) as Box<dyn Subject>),
+        labelled if php::is_labelled(labelled) => {
+            php::PhpSubject::start_labelled(labelled, settings)
+                .await
+                .map(|s| Box::new(s) as Box<dyn Subject>)
+        }
         "php-http" => php_http::PhpHttpSubject::start(env, settings)
             .await
             .map(|s| Box::new(s) as Box<dyn Subject>),
@@ -197,8 +229,59 @@ impl Subject for Unavailable {
     }
 }
 
-/// The environment both web apps read: the plugin's own variables (docs in plugin/DynamoSession/README.md).
+/// `DYNAMO_TEST_APP_SESSION`: the JSON merged into the apps' Session block (docs/seams.md).
+pub const APP_SESSION_VAR: &str = "DYNAMO_TEST_APP_SESSION";
+/// `DYNAMO_TEST_APP_INI`: the JSON of the apps' `ini_set` calls.
+pub const APP_INI_VAR: &str = "DYNAMO_TEST_APP_INI";
+/// `DYNAMO_TEST_APP_UNSET`: the variables the apps remove from their environment, comma-separated.
+pub const APP_UNSET_VAR: &str = "DYNAMO_TEST_APP_UNSET";
+
+/// A JSON setting as the apps read it: `base64:` and the base64 of the JSON (php-fpm's `env[...]` lines
+/// cannot carry the JSON's double quotes).
+fn encoded_json(value: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    format!(
+        "base64:{}",
+        base64::engine::general_purpose::STANDARD.encode(value.to_string())
+    )
+}
+
+/// The environment both web apps read: the plugin's own variables (docs in plugin/DynamoSession/README.md), then
+/// the case's app settings (docs/seams.md, "Per-case app configuration"): [`APP_SESSION_VAR`], [`APP_INI_VAR`],
+/// and `app_env` applied over the list, where `{endpoint}` and `{table}` in a value stand for the app's DynamoDB
+/// endpoint and table, and an unset variable is left out and named in [`APP_UNSET_VAR`] (a server inherits the
+/// harness's own environment, so leaving it out alone would not unset it; the apps remove what that names).
 pub fn app_env(env: &SubjectEnv, settings: &SubjectSettings) -> Vec<(String, String)> {
+    let mut vars = base_app_env(env, settings);
+    if !settings.app_session.is_empty() {
+        let session = serde_json::Value::Object(settings.app_session.clone());
+        vars.push((APP_SESSION_VAR.to_owned(), encoded_json(&session)));
+    }
+    if !settings.app_ini.is_empty() {
+        let ini = serde_json::to_value(&settings.app_ini).unwrap_or_default();
+        vars.push((APP_INI_VAR.to_owned(), encoded_json(&ini)));
+    }
+    let mut unset = Vec::new();
+    for (name, value) in &settings.app_env {
+        vars.retain(|(key, _)| key != name);
+        match value {
+            Some(value) => vars.push((
+                name.clone(),
+                value
+                    .replace("{endpoint}", &env.dynamodb_endpoint)
+                    .replace("{table}", &env.table),
+            )),
+            None => unset.push(name.as_str()),
+        }
+    }
+    if !unset.is_empty() {
+        vars.push((APP_UNSET_VAR.to_owned(), unset.join(",")));
+    }
+    vars
+}
+
+/// The plugin's variables for `env`, before any case setting.
+fn base_app_env(env: &SubjectEnv, settings: &SubjectSettings) -> Vec<(String, String)> {
     vec![
         (
             "COMANAGE_REGISTRY_DYNAMODB_REGION".to_owned(),
@@ -225,4 +308,61 @@ pub fn app_env(env: &SubjectEnv, settings: &SubjectSettings) -> Vec<(String, Str
             if settings.locking { "true" } else { "false" }.to_owned(),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_env_carries_the_case_settings() {
+        let env = SubjectEnv {
+            dynamodb_endpoint: "http://127.0.0.1:9".to_owned(),
+            region: "us-east-1".to_owned(),
+            access_key: "k".to_owned(),
+            secret_key: "s".to_owned(),
+            table: "t".to_owned(),
+        };
+        let mut settings = SubjectSettings::default();
+        let plain = app_env(&env, &settings);
+        assert_eq!(plain.len(), 6);
+        assert!(!plain.iter().any(|(k, _)| k.starts_with("DYNAMO_TEST_APP_")));
+
+        settings
+            .app_session
+            .insert("checkAgent".to_owned(), serde_json::Value::Bool(false));
+        settings
+            .app_ini
+            .insert("session.gc_probability".to_owned(), "1".to_owned());
+        settings
+            .app_env
+            .insert("COMANAGE_REGISTRY_DYNAMODB_ENDPOINT".to_owned(), None);
+        settings.app_env.insert(
+            "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+            Some("{endpoint}/{table}".to_owned()),
+        );
+        let vars: std::collections::BTreeMap<_, _> = app_env(&env, &settings).into_iter().collect();
+        assert!(!vars.contains_key("COMANAGE_REGISTRY_DYNAMODB_ENDPOINT"));
+        assert_eq!(vars[APP_UNSET_VAR], "COMANAGE_REGISTRY_DYNAMODB_ENDPOINT");
+        assert_eq!(vars["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:9/t");
+        use base64::Engine as _;
+        let decode = |v: &str| {
+            let b64 = v.strip_prefix("base64:").unwrap();
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(decode(&vars[APP_SESSION_VAR]), r#"{"checkAgent":false}"#);
+        assert_eq!(
+            decode(&vars[APP_INI_VAR]),
+            r#"{"session.gc_probability":"1"}"#
+        );
+        assert!(
+            vars.values().all(|v| !v.contains('"')),
+            "php-fpm env lines take no quotes"
+        );
+    }
 }

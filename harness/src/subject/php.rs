@@ -1,7 +1,7 @@
 //! The `php` subject: the DynamoSession plugin class on the AWS SDK for PHP, in a long-lived PHP worker
 //! (fixtures/php-worker/handler_worker.php) driven by JSON lines.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -20,11 +20,9 @@ pub const VENDOR_HINT: &str = "run `composer install --ignore-platform-req=php+ 
 aws/aws-sdk-php and cakephp/cakephp 2.10.24), or point --php-vendor / DYNAMO_SESSION_VENDOR at a composer \
 vendor folder holding both";
 
+/// A folder laid out like the checkout: the checkout itself in development, else the bundled files (assets).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the harness crate sits in the workspace")
-        .to_owned()
+    crate::assets::root()
 }
 
 /// The PHP program and vendor folder the PHP subjects run with, or why they cannot run here.
@@ -79,20 +77,78 @@ fn which(program: &str) -> Option<PathBuf> {
 
 pub struct PhpSubject {
     runtime: PhpRuntime,
+    /// `php`, or `php@LABEL` for one of several vendor trees side by side.
+    name: String,
+    /// The SDK version the worker really loaded (its hello says).
+    sdk_version: String,
+}
+
+/// `php@LABEL=DIR`: the php subject on the vendor tree DIR, reported as `php@LABEL` (two SDK versions, or a
+/// patched SDK, in one matrix).
+pub fn is_labelled(name: &str) -> bool {
+    labelled(name).is_some()
+}
+
+fn labelled(name: &str) -> Option<(&str, &str)> {
+    let (label, dir) = name.strip_prefix("php@")?.split_once('=')?;
+    (!label.is_empty()
+        && !dir.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+    .then_some((label, dir))
 }
 
 impl PhpSubject {
-    pub fn start(settings: &SubjectSettings) -> anyhow::Result<Self> {
+    pub async fn start(name: &str, settings: &SubjectSettings) -> anyhow::Result<Self> {
+        let runtime = PhpRuntime::find(settings)?;
+        let sdk_version = loaded_sdk_version(&runtime)
+            .await
+            .with_context(|| format!("subject {name}: the PHP worker's hello"))?;
         Ok(PhpSubject {
-            runtime: PhpRuntime::find(settings)?,
+            runtime,
+            name: name.to_owned(),
+            sdk_version,
         })
     }
+
+    /// `php@LABEL=DIR`: `php` on the vendor tree DIR.
+    pub async fn start_labelled(spec: &str, settings: &SubjectSettings) -> anyhow::Result<Self> {
+        let (label, dir) =
+            labelled(spec).with_context(|| format!("`{spec}` is not php@LABEL=DIR"))?;
+        let settings = SubjectSettings {
+            php_vendor: Some(std::path::PathBuf::from(dir)),
+            ..settings.clone()
+        };
+        Self::start(&format!("php@{label}"), &settings).await
+    }
+}
+
+/// Asks one worker which AWS SDK it loaded: `Aws\Sdk::VERSION`, as its hello gives it.
+async fn loaded_sdk_version(runtime: &PhpRuntime) -> anyhow::Result<String> {
+    let mut worker = PhpWorker::start(runtime)?;
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        worker.exchange(crate::protocol::HELLO_REQUEST, "hello"),
+    )
+    .await
+    .context("no answer to hello within 30 s")??;
+    let hello = crate::protocol::Hello::from_response(&reply).map_err(anyhow::Error::msg)?;
+    Ok(hello.version)
 }
 
 #[async_trait]
 impl Subject for PhpSubject {
     fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn same_as(&self) -> &str {
         "php"
+    }
+
+    fn implementation(&self) -> Option<String> {
+        Some(format!("aws-sdk-php {}", self.sdk_version))
     }
 
     fn unsupported(&self, level: Level) -> Option<String> {
@@ -133,6 +189,20 @@ impl PhpWorker {
         })
     }
 
+    /// One request line, one answer (`op` names it in errors).
+    async fn exchange(&mut self, line: &str, op: &str) -> anyhow::Result<HandlerResponse> {
+        let line = format!("{line}\n");
+        if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err()
+        {
+            return Err(self.died().await);
+        }
+        match self.stdout.next_line().await {
+            Ok(Some(reply)) => serde_json::from_str(&reply)
+                .with_context(|| format!("the PHP worker answered {op} with {reply:?}")),
+            _ => Err(self.died().await),
+        }
+    }
+
     /// Why the worker stopped answering: its exit status (once it has ended) and the end of its stderr.
     async fn died(&mut self) -> anyhow::Error {
         // A closed stdout means the process is ending; its status follows within moments.
@@ -158,20 +228,7 @@ impl PhpWorker {
 #[async_trait]
 impl HandlerDriver for PhpWorker {
     async fn call(&mut self, request: &HandlerRequest) -> anyhow::Result<HandlerResponse> {
-        let mut line = serde_json::to_string(request)?;
-        line.push('\n');
-        if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err()
-        {
-            return Err(self.died().await);
-        }
-        match self.stdout.next_line().await {
-            Ok(Some(reply)) => serde_json::from_str(&reply).with_context(|| {
-                format!(
-                    "the PHP worker answered {} with {reply:?}",
-                    request.op_name()
-                )
-            }),
-            _ => Err(self.died().await),
-        }
+        let line = serde_json::to_string(request)?;
+        self.exchange(&line, request.op_name()).await
     }
 }
