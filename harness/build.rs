@@ -16,6 +16,7 @@ const ROOTS: &[&str] = &[
     "scenarios/load",
     "fixtures/sdk-traces",
     "fixtures/php-worker",
+    "fixtures/php-protocol",
     "fixtures/cakephp-app",
     "plugin/DynamoSession",
 ];

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # PHP checks of the DynamoSession plugin, of the CakePHP test app and of the harness's PHP handler workers, as CI
 # runs them:
-#   1. php -l on every PHP file under plugin/, fixtures/cakephp-app/, fixtures/php-worker/ and
-#      fixtures/async-aws-worker/ (Composer vendor trees and tmp/ excluded);
+#   1. php -l on every PHP file under plugin/, fixtures/cakephp-app/, fixtures/php-worker/,
+#      fixtures/async-aws-worker/ and fixtures/php-protocol/ (the protocol layer both workers share; Composer vendor
+#      trees and tmp/ excluded);
 #   2. phpcs with plugin/DynamoSession/phpcs.xml.dist (PSR-12 minus the CakePHP 2 exclusions), when installed;
 #   3. PHPUnit 9.6 with plugin/DynamoSession/phpunit.xml.dist (the plugin), then with
 #      fixtures/php-worker/phpunit.xml.dist (the worker, which is test code and not part of the plugin), then with
-#      fixtures/async-aws-worker/phpunit.xml.dist (the async-aws comparison worker, test code too).
+#      fixtures/async-aws-worker/phpunit.xml.dist (the async-aws comparison worker, test code too); both cover
+#      fixtures/php-protocol/.
 # Arguments are passed to every phpunit run (e.g. --filter).
 # Exit status: non-zero when any of them fails, or when php or phpunit is missing.
 #
@@ -32,7 +34,7 @@ need() {
 need "$php_bin"
 need "$phpunit_bin"
 
-echo "== php -l (plugin/, fixtures/cakephp-app/, fixtures/php-worker/, fixtures/async-aws-worker/)"
+echo "== php -l (plugin/, fixtures/cakephp-app/, fixtures/php-worker/, fixtures/async-aws-worker/, fixtures/php-protocol/)"
 lint_failed=0
 lint_count=0
 while IFS= read -r -d '' file; do
@@ -42,7 +44,7 @@ while IFS= read -r -d '' file; do
         lint_failed=1
     fi
 done < <(find "$repo_dir/plugin" "$repo_dir/fixtures/cakephp-app" "$repo_dir/fixtures/php-worker" \
-    "$repo_dir/fixtures/async-aws-worker" \
+    "$repo_dir/fixtures/async-aws-worker" "$repo_dir/fixtures/php-protocol" \
     \( -type d \( -name vendor -o -name Vendor -o -name node_modules -o -name tmp \) -prune \) \
     -o \( -type f -name '*.php' -print0 \))
 echo "php -l: $lint_count files checked"
@@ -55,7 +57,7 @@ echo "== phpcs (PSR-12, plugin/DynamoSession/phpcs.xml.dist)"
 if command -v "$phpcs_bin" >/dev/null 2>&1; then
     "$phpcs_bin" --standard="$plugin_dir/phpcs.xml.dist" --report-width=120 \
         "$plugin_dir" "$repo_dir/fixtures/cakephp-app" "$repo_dir/fixtures/php-worker" \
-        "$repo_dir/fixtures/async-aws-worker"
+        "$repo_dir/fixtures/async-aws-worker" "$repo_dir/fixtures/php-protocol"
     echo "phpcs: no violations"
 else
     echo "phpcs: SKIPPED, phpcs not installed (apt-get install -y php-codesniffer)"
