@@ -36,6 +36,9 @@ else
     grep -qx 'curl' <<<"$php_modules" || packages+=(php-curl)
 fi
 command -v phpunit >/dev/null 2>&1 || packages+=(phpunit)
+# php-http as operators run it (load/compare --php-server fpm): php-fpm behind nginx, both in /usr/sbin.
+compgen -G '/usr/sbin/php-fpm*' >/dev/null || command -v php-fpm >/dev/null 2>&1 || packages+=(php-fpm)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 
 if [ "${CI:-}" = "true" ] || [ "$(id -u)" -eq 0 ]; then
     command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)

@@ -25,8 +25,28 @@ vendor tree), url (a running deployment, with --url; load only, no DynamoDB metr
 
 Every throughput is also given as a share of the backend's raw ceiling, measured in
 the same run (GetItem+UpdateItem pairs/s straight from aws-sdk-dynamodb).
-Exit status: 0 when every point ran or was skipped with a reason, 1 when a point
-failed or lost updates despite locking, 2 when the run itself broke.";
+Gates (rules apply to every point; --baseline compares point by point):
+  --threshold 'p99<50ms' --threshold 'errors<0.1%' --threshold 'rps>500'
+  --threshold 'lost_updates=0' --threshold 'calls_per_request<=2.5' ...
+  --baseline reports/load/browse --max-regression 10%
+Metrics: p50 p90 p95 p99 p999 p99_co (ms|s|us), errors of_ceiling (%), rps,
+lost_updates, calls_per_request, ccf_per_request, harness_us_per_request,
+lock_amplification.
+
+php-http runs under php-fpm behind nginx where both are installed (Debian: php-fpm,
+nginx), else under php -S with a note; --php-server fpm|builtin chooses.
+
+Exit status: 0 when every point ran or was skipped with a reason and every gate held,
+1 when a point failed, lost updates despite locking, breached a --threshold or
+regressed past --max-regression, 2 when the run itself broke.";
+
+/// The longest `--duration`: a week.
+const MAX_DURATION_S: u64 = 7 * 24 * 3600;
+/// The longest `--request-timeout`: an hour.
+const MAX_REQUEST_TIMEOUT_S: u64 = 3600;
+/// A ramp-up this many times the full-load duration (and over [`RAMP_UP_REFUSED_ABOVE`]) is refused.
+const RAMP_UP_REFUSED_FACTOR: u32 = 10;
+const RAMP_UP_REFUSED_ABOVE: Duration = Duration::from_secs(60);
 
 /// Settings `load` and `compare` share.
 #[derive(Debug, Args)]
@@ -39,8 +59,9 @@ pub struct CommonArgs {
     #[arg(long = "profiles", value_name = "DIR")]
     pub profile_dirs: Vec<PathBuf>,
 
-    /// Seconds of full load per point, after every user started (default: the profile's duration_s).
-    #[arg(long, value_name = "S")]
+    /// Seconds of full load per point, after every user started (default: the profile's duration_s); at most
+    /// a week.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=MAX_DURATION_S))]
     pub duration: Option<u64>,
 
     /// Run the web apps with the SDK's locking connection: off, on, or both (default: the profile's).
@@ -54,6 +75,9 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub target: super::TargetArgs,
+
+    #[command(flatten)]
+    pub remote: super::doctor::RemoteArgs,
 
     /// For the url subject: the base URL of a running deployment that speaks the harness's HTTP contract.
     /// Load goes to this URL only.
@@ -73,12 +97,38 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N")]
     pub php_workers: Option<u32>,
 
+    /// How php-http is served: fpm (php-fpm behind nginx, as in production) or builtin (php -S) [default: fpm
+    /// where php-fpm and nginx are both installed, else builtin; or $DYNAMO_HARNESS_PHP_SERVER].
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub php_server: Option<crate::subject::php_http::PhpServer>,
+
+    /// php-fpm's pool size for php-http under fpm (pm = static, pm.max_children) [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub php_fpm_children: Option<u32>,
+
+    /// A rule every point must meet, METRIC OP VALUE: 'p99<50ms', 'errors<0.1%', 'rps>500',
+    /// 'lost_updates=0', 'calls_per_request<=2.5', 'ccf_per_request<0.5' (repeatable; metrics in --help). A
+    /// breached rule makes the exit status 1 and is named in summary.md and on the terminal.
+    #[arg(long = "threshold", value_name = "RULE")]
+    pub thresholds: Vec<load::threshold::Rule>,
+
+    /// An earlier run's report folder (or its summary.json): deltas per metric and point are printed and
+    /// written to summary.md.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: fail (exit status 1) when a point's req/s, latency, calls or ConditionalCheckFailed
+    /// answers per request, share of ceiling or harness CPU per request is worse by more than this, e.g. 10%.
+    #[arg(long, value_name = "PERCENT", requires = "baseline", value_parser = load::threshold::parse_percent)]
+    pub max_regression: Option<f64>,
+
     /// Worker threads of the load generator's own runtime (goose's loop runs on one more).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub generator_threads: usize,
 
     /// Per-request timeout, seconds (a locking read may wait up to max_lock_wait_time, 10 s by default).
-    #[arg(long, value_name = "S", default_value_t = 30)]
+    #[arg(long, value_name = "S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_REQUEST_TIMEOUT_S))]
     pub request_timeout: u64,
 }
 
@@ -162,14 +212,24 @@ async fn run(
     report_dir: PathBuf,
     common: &CommonArgs,
 ) -> anyhow::Result<ExitCode> {
+    quiet_expected_warnings();
     for subject in &subjects {
         check_subject(subject, common)?;
     }
     if users.is_empty() || users.contains(&0) {
         anyhow::bail!("user counts must be at least 1");
     }
+    common
+        .remote
+        .check(common.target.endpoint.as_deref(), &[common.backend])?;
     let duration = Duration::from_secs(common.duration.unwrap_or(profile.duration_s).max(1));
+    check_ramp_up(&profile, &users, duration)?;
     let locking = common.locking.unwrap_or(profile.locking).variants();
+    // Before minutes of load: a baseline that cannot be read is an error now.
+    let baseline = match &common.baseline {
+        Some(path) => Some(load::baseline::Baseline::read(path)?),
+        None => None,
+    };
     let request = LoadRequest {
         subjects,
         users,
@@ -182,6 +242,8 @@ async fn run(
         settings: SubjectSettings {
             php_vendor: common.php_vendor.clone(),
             php_server_workers: common.php_workers,
+            php_server: common.php_server,
+            php_fpm_children: common.php_fpm_children,
             ..SubjectSettings::default()
         },
         generator_threads: common.generator_threads,
@@ -232,15 +294,81 @@ async fn run(
         }
     };
     let progress: dynamo_backends::Progress = Arc::new(move |line: &str| say(&format!("  {line}")));
-    let report = load::run(&request, progress, &on_event).await?;
+    let run = load::run(&request, progress, &on_event);
+    let stop = super::interrupt::stop_goose;
+    let report = match super::interrupt::until_interrupted_gently(run, stop).await? {
+        super::interrupt::Gentle::Done { output, .. } => output?,
+        super::interrupt::Gentle::Abandoned => {
+            bar.finish_and_clear();
+            eprintln!("interrupted (Ctrl-C twice): stopped without a report");
+            return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
+        }
+    };
     bar.finish_and_clear();
+    let mut report = report;
+    report.thresholds = load::threshold::evaluate(&common.thresholds, &report);
+    report.baseline = baseline
+        .as_ref()
+        .map(|b| load::baseline::compare(&report, b, common.max_regression));
     report::write_folder(&report_dir, &report)?;
     print!("{}", report::terminal(&report));
     println!("report: {}", report_dir.display());
-    Ok(match report::problems(&report).is_empty() {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::from(1),
-    })
+    if super::interrupt::load_was_interrupted() {
+        eprintln!("interrupted (Ctrl-C): the report holds the points that ran");
+        return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
+    }
+    Ok(
+        match report::problems(&report).is_empty() && report::gate_failures(&report).is_empty() {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::from(1),
+        },
+    )
+}
+
+/// Refuses a run whose ramp-up (users ÷ the profile's hatch rate) dwarfs the full load asked for, and warns
+/// when it is merely longer.
+fn check_ramp_up(profile: &Profile, users: &[usize], duration: Duration) -> anyhow::Result<()> {
+    let Some(&most) = users.iter().max() else {
+        return Ok(());
+    };
+    let ramp_up = profile.ramp_up(most);
+    if ramp_up <= duration {
+        return Ok(());
+    }
+    let what = format!(
+        "starting {most} users at the profile's hatch rate of {} users/s takes {:.0} s, against {} s of full load \
+         (--duration)",
+        profile.hatch_rate_for(most),
+        ramp_up.as_secs_f64(),
+        duration.as_secs()
+    );
+    if ramp_up > duration * RAMP_UP_REFUSED_FACTOR && ramp_up > RAMP_UP_REFUSED_ABOVE {
+        anyhow::bail!(
+            "refused: {what}, so the run would take {:.0} s. Give fewer --users or a longer --duration, or a \
+             profile of your own with a higher hatch_rate (--profile FILE)",
+            (ramp_up + duration).as_secs_f64()
+        );
+    }
+    eprintln!(
+        "warning: {what}; the run takes {:.0} s",
+        (ramp_up + duration).as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Sends tracing events to stderr at RUST_LOG's level (default: warnings, but none of the in-process dynoxide
+/// server's "error response" ones, which a locking run makes by the thousand: every lock attempt that finds the
+/// lock taken). Without a subscriber they would reach goose's logger, which prints warnings on stdout.
+fn quiet_expected_warnings() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,dynoxide=error"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .finish();
+    // Already set (a test calling twice, another command first): keep that one.
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 /// One line on how a point went, for the progress output.
@@ -334,6 +462,63 @@ mod tests {
         };
         assert_eq!(args.subjects, ["rust-http", "php-http"]);
         assert_eq!(args.users, [1, 2, 4, 8]);
+    }
+
+    #[test]
+    fn gates_and_the_php_server_parse() {
+        let cli = Cli::try_parse_from([
+            "dynamo-harness",
+            "compare",
+            "--profile",
+            "browse",
+            "--threshold",
+            "p99<50ms",
+            "--threshold",
+            "errors<0.1%",
+            "--baseline",
+            "reports/old",
+            "--max-regression",
+            "10%",
+            "--php-server",
+            "builtin",
+            "--php-fpm-children",
+            "8",
+        ])
+        .unwrap();
+        let Command::Compare(args) = cli.command else {
+            panic!("not compare")
+        };
+        let rules: Vec<&str> = args
+            .common
+            .thresholds
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(rules, ["p99<50ms", "errors<0.1%"]);
+        assert_eq!(args.common.max_regression, Some(0.1));
+        assert_eq!(
+            args.common.php_server,
+            Some(crate::subject::php_http::PhpServer::Builtin)
+        );
+        assert_eq!(args.common.php_fpm_children, Some(8));
+        // A limit needs a baseline; a bad rule is refused with what is wrong.
+        let parse = |extra: &[&str]| {
+            let mut argv = vec![
+                "dynamo-harness",
+                "load",
+                "--subject",
+                "rust-http",
+                "--profile",
+                "browse",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(parse(&["--max-regression", "10%"]).contains("--baseline"));
+        assert!(parse(&["--threshold", "p99<fast"]).contains("does not start with a number"));
     }
 
     #[test]

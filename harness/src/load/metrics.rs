@@ -91,6 +91,9 @@ fn count_delete_requests(request: &Value) -> u64 {
 pub struct Latency {
     pub p50_ms: f64,
     pub p90_ms: f64,
+    /// Absent from summaries written before it was measured.
+    #[serde(default)]
+    pub p95_ms: Option<f64>,
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
@@ -246,6 +249,7 @@ fn latency_of(data: &GooseRequestMetricTimingData) -> Latency {
     Latency {
         p50_ms: ms(data.percentile_us(0.5)),
         p90_ms: ms(data.percentile_us(0.9)),
+        p95_ms: Some(ms(data.percentile_us(0.95))),
         p99_ms: ms(data.percentile_us(0.99)),
         p999_ms: ms(data.percentile_us(0.999)),
         max_ms: ms(data.maximum_time_us),

@@ -6,8 +6,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use super::baseline::{self, Comparison};
 use super::ceiling::Ceiling;
+use super::cost::HARNESS_SHARE_LIMIT;
 use super::run::{LoadReport, RunRecord, RunStatus};
+use super::threshold::{Kind, Metric};
 
 /// Writes summary.json, summary.md and (for more than one point per series) plot.svg into `dir`.
 pub fn write_folder(dir: &Path, report: &LoadReport) -> anyhow::Result<()> {
@@ -133,6 +136,7 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
                     true => format!("{}*", percent(r.ceiling_fraction)),
                     false => percent(r.ceiling_fraction),
                 },
+                harness_cell(r),
                 num(goose.map(|g| g.latency.p50_ms), 1),
                 num(goose.map(|g| g.latency.p99_ms), 1),
                 num(
@@ -171,6 +175,7 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
             "req/s",
             "ceiling pairs/s",
             "of ceiling",
+            "harness µs/req",
             "p50 ms",
             "p99 ms",
             "p99 CO ms",
@@ -184,6 +189,179 @@ fn main_table(report: &LoadReport) -> (Table, Vec<String>) {
         rows,
     };
     (table, notes)
+}
+
+/// The harness's own CPU per request (load generator + wire proxy) and its share of the request's CPU; `!` past
+/// [`HARNESS_SHARE_LIMIT`].
+fn harness_cell(record: &RunRecord) -> String {
+    let Some(cost) = &record.cost else {
+        return "–".to_owned();
+    };
+    match (cost.harness_us(), cost.harness_share()) {
+        (Some(us), Some(share)) => format!(
+            "{us:.0} ({:.0}%){}",
+            share * 100.0,
+            if share > HARNESS_SHARE_LIMIT { "!" } else { "" }
+        ),
+        (Some(us), None) => format!("{us:.0}"),
+        _ => "–".to_owned(),
+    }
+}
+
+/// Microseconds, or a dash.
+fn us(value: Option<f64>) -> String {
+    num(value, 0)
+}
+
+/// CPU per request part by part, and what bounds each point.
+fn cost_table(report: &LoadReport) -> Option<Table> {
+    let rows: Vec<Vec<String>> = report
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Ran)
+        .filter_map(|r| {
+            let c = r.cost.as_ref()?;
+            Some(vec![
+                r.series(),
+                r.users.to_string(),
+                num(r.requests_per_s, 1),
+                percent(r.ceiling_fraction),
+                format!("{:.0}", c.budget_us),
+                us(c.generator_us),
+                us(c.proxy_us),
+                us(c.app_us),
+                us(c.php_us),
+                us(c.web_server_us),
+                us(c.backend_us),
+                us(c.other_us),
+                format!("{:.0}", c.total_us()),
+                match c.harness_share() {
+                    Some(share) if share > HARNESS_SHARE_LIMIT => {
+                        format!("{:.0}% (over a fifth)", share * 100.0)
+                    }
+                    share => percent(share),
+                },
+                c.bound(r.ceiling_fraction),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        headers: headers(&[
+            "subject",
+            "users",
+            "req/s",
+            "of ceiling",
+            "machine µs/req",
+            "generator",
+            "proxy",
+            "app (in process)",
+            "php",
+            "nginx",
+            "backend",
+            "other",
+            "total",
+            "harness share",
+            "bound",
+        ]),
+        rows,
+    })
+}
+
+const COST_LEGEND: &str = "CPU microseconds per request (every request of the point), part by part. **machine**:     what the machine had per request (cores × wall time ÷ requests); **generator** (goose) and **proxy** (the wire     proxy) are the harness's own cost, its **share** of the request's measured CPU; **app**: rust-http, served in     the harness process; **php**/**nginx**: the PHP app's server processes; **backend**: an in-process or local     backend; **other**: the rest of the harness process. **bound**: what limits the point's req/s — the backend's     ceiling, the machine's CPU (the biggest consumers), or neither (latency × users).";
+
+/// A value in the metric's own unit, without the unit: for table cells.
+fn short(metric: Metric, value: f64) -> String {
+    match metric.kind() {
+        Kind::Latency => format!("{value:.1}"),
+        Kind::Share => format!("{:.2}%", value * 100.0),
+        Kind::Rate => format!("{value:.1}"),
+        Kind::Count => format!("{value:.0}"),
+        Kind::Ratio => format!("{value:.3}"),
+        Kind::Micros => format!("{value:.0}"),
+    }
+}
+
+/// This run beside the baseline: one row per matched point, a `now (change)` cell per metric; `!` marks a
+/// regression beyond `--max-regression`.
+fn baseline_table(comparison: &Comparison) -> Table {
+    let mut names = vec!["subject".to_owned(), "users".to_owned()];
+    names.extend(baseline::COMPARED.iter().map(|m| m.name().to_owned()));
+    let rows = comparison
+        .points
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                match p.locking {
+                    true => format!("{} (locking)", p.subject),
+                    false => p.subject.clone(),
+                },
+                p.users.to_string(),
+            ];
+            row.extend(baseline::COMPARED.iter().map(|&metric| {
+                p.deltas.iter().find(|d| d.metric == metric).map_or_else(
+                    || "–".to_owned(),
+                    |d| {
+                        format!(
+                            "{} → {} ({}){}",
+                            short(metric, d.baseline),
+                            short(metric, d.current),
+                            d.change_text(),
+                            if d.beyond_limit { " !" } else { "" }
+                        )
+                    },
+                )
+            }));
+            row
+        })
+        .collect();
+    Table {
+        headers: names,
+        rows,
+    }
+}
+
+fn baseline_intro(comparison: &Comparison) -> String {
+    let mut intro = format!("baseline: {}", comparison.source);
+    if let Some(other) = &comparison.other_profile {
+        let _ = write!(intro, " (profile {other}, not this run's)");
+    }
+    match comparison.max_regression {
+        Some(limit) => {
+            let _ = write!(
+                intro,
+                "; a change for the worse of more than {:.0}% in rps, latency, calls, CCF, of ceiling or harness                  µs/req fails the run (marked !)",
+                limit * 100.0
+            );
+        }
+        None => intro.push_str("; no --max-regression: deltas only"),
+    }
+    if !comparison.unmatched.is_empty() {
+        let _ = write!(
+            intro,
+            "; not in the baseline: {}",
+            comparison.unmatched.join(", ")
+        );
+    }
+    intro
+}
+
+/// What makes the run fail besides [`problems`]: breached thresholds and regressions beyond the limit.
+pub fn gate_failures(report: &LoadReport) -> Vec<String> {
+    let mut failures: Vec<String> = report
+        .thresholds
+        .iter()
+        .filter(|t| !t.passed())
+        .flat_map(|t| t.lines())
+        .collect();
+    if let Some(comparison) = &report.baseline {
+        failures.extend(
+            comparison
+                .regressions()
+                .into_iter()
+                .map(|line| format!("regression: {line}")),
+        );
+    }
+    failures
 }
 
 fn ceiling_line(report: &LoadReport) -> String {
@@ -221,11 +399,42 @@ pub fn terminal(report: &LoadReport) -> String {
         report.cores,
         ceiling_line(report)
     );
+    if let Some(server) = &report.php_server {
+        let _ = writeln!(out, "php-http served by {server}\n");
+    }
     let (table, notes) = main_table(report);
     out.push_str(&table.text());
     out.push_str(&notes_text(&notes));
+    if let Some(costs) = cost_table(report) {
+        out.push_str("\ncost per request, CPU µs (machine = cores × wall ÷ requests; harness = generator + proxy):\n");
+        out.push_str(&costs.text());
+    }
+    let headlines = super::amplification::headlines(report);
+    if !headlines.is_empty() {
+        out.push('\n');
+        for line in headlines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if let Some(comparison) = &report.baseline {
+        let _ = writeln!(out, "\n{}", baseline_intro(comparison));
+        out.push_str(&baseline_table(comparison).text());
+    }
+    if !report.thresholds.is_empty() {
+        out.push('\n');
+        for outcome in &report.thresholds {
+            for line in outcome.lines() {
+                let _ = writeln!(out, "threshold {line}");
+            }
+        }
+    }
     for problem in problems(report) {
         let _ = writeln!(out, "problem: {problem}");
+    }
+    if let Some(comparison) = &report.baseline {
+        for line in comparison.regressions() {
+            let _ = writeln!(out, "regression: {line}");
+        }
     }
     out
 }
@@ -249,9 +458,14 @@ pub fn markdown(report: &LoadReport) -> String {
         ),
         report.cores
     );
+    if let Some(server) = &report.php_server {
+        let _ = writeln!(md, "- php-http served by {server}");
+    }
     md.push_str(
         "- **of ceiling** = req/s ÷ (ceiling calls/s ÷ calls per request): the share of what the backend \
-         could serve this subject's requests at. **p99 CO**: with goose's coordinated-omission mitigation. \
+         could serve this subject's requests at. **harness µs/req**: CPU the load generator and the wire proxy \
+         spent per request, and their share of the request's measured CPU (! past a fifth; see *Cost per \
+         request*). **p99 CO**: with goose's coordinated-omission mitigation. \
          **CCF**: ConditionalCheckFailed answers (with locking: lock attempts that found the lock taken). \
          **gen CPU**: the load generator's threads, as a share of wall time × cores.\n\n",
     );
@@ -262,11 +476,118 @@ pub fn markdown(report: &LoadReport) -> String {
         md.push_str(&notes_text(&notes).replace('\n', "\n\n"));
     }
 
+    if !report.thresholds.is_empty() {
+        md.push_str("\n## Thresholds\n\n");
+        let rows = report
+            .thresholds
+            .iter()
+            .map(|t| {
+                vec![
+                    format!("`{}`", t.rule.text),
+                    t.checked.to_string(),
+                    match (t.checked, t.passed()) {
+                        (0, _) => "not checked: no point has the metric".to_owned(),
+                        (_, true) => "met".to_owned(),
+                        (_, false) => format!(
+                            "**breached**: {}",
+                            t.breaches
+                                .iter()
+                                .map(|b| format!(
+                                    "{}{} with {} users ({})",
+                                    b.subject,
+                                    if b.locking { " (locking)" } else { "" },
+                                    b.users,
+                                    t.rule.metric.show(b.value)
+                                ))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                    },
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&["rule", "points checked", "result"]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
+    let headlines = super::amplification::headlines(report);
+    if !headlines.is_empty() {
+        md.push_str("\n## Lock-storm amplification\n\n");
+        for line in &headlines {
+            let _ = writeln!(md, "**{line}**\n");
+        }
+        md.push_str(
+            "DynamoDB calls and ConditionalCheckFailed answers per successful request, the same subject and users \
+             without and with the SDK's locking (a lock attempt that finds the lock taken is answered \
+             ConditionalCheckFailed and retried).\n\n",
+        );
+        let rows = report
+            .amplification
+            .iter()
+            .map(|a| {
+                vec![
+                    a.subject.clone(),
+                    a.users.to_string(),
+                    format!("{:.2}", a.calls_per_ok_unlocked),
+                    format!("{:.2}", a.calls_per_ok_locked),
+                    format!("{:.2}", a.ccf_per_ok_unlocked),
+                    format!("{:.2}", a.ccf_per_ok_locked),
+                    a.factor
+                        .map_or_else(|| "–".to_owned(), |f| format!("×{f:.1}")),
+                ]
+            })
+            .collect();
+        md.push_str(
+            &Table {
+                headers: headers(&[
+                    "subject",
+                    "users",
+                    "calls/ok req, no locking",
+                    "calls/ok req, locking",
+                    "CCF/ok req, no locking",
+                    "CCF/ok req, locking",
+                    "amplification",
+                ]),
+                rows,
+            }
+            .markdown(),
+        );
+    }
+
+    if let Some(comparison) = &report.baseline {
+        let _ = write!(
+            md,
+            "\n## Against the baseline\n\n{}.\n\n",
+            baseline_intro(comparison)
+        );
+        if comparison.points.is_empty() {
+            md.push_str("No point of this run has a counterpart in the baseline.\n");
+        } else {
+            md.push_str(&baseline_table(comparison).markdown());
+        }
+        let regressions = comparison.regressions();
+        if !regressions.is_empty() {
+            md.push('\n');
+            for line in regressions {
+                let _ = writeln!(md, "- **regression**: {line}");
+            }
+        }
+    }
+
     let problems = problems(report);
-    if !problems.is_empty() {
+    let failures = gate_failures(report);
+    if !problems.is_empty() || !failures.is_empty() {
         md.push_str("\n## Problems\n\n");
         for problem in problems {
             let _ = writeln!(md, "- {problem}");
+        }
+        for failure in failures {
+            let _ = writeln!(md, "- **{failure}**");
         }
     }
 
@@ -430,6 +751,11 @@ pub fn markdown(report: &LoadReport) -> String {
             }
             .markdown(),
         );
+    }
+
+    if let Some(costs) = cost_table(report) {
+        let _ = write!(md, "\n## Cost per request\n\n{COST_LEGEND}\n\n");
+        md.push_str(&costs.markdown());
     }
 
     if !ran.is_empty() {
