@@ -74,6 +74,15 @@ pub struct ConformArgs {
     #[arg(long, value_name = "DIR", env = "DYNAMO_SESSION_VENDOR")]
     pub php_vendor: Option<PathBuf>,
 
+    /// How php-http is served: fpm (php-fpm behind nginx, the default where both are installed) or builtin
+    /// (`php -S`); else $DYNAMO_HARNESS_PHP_SERVER.
+    #[arg(long, value_enum)]
+    pub php_server: Option<crate::subject::php_http::PhpServer>,
+
+    /// php-fpm's pool size for php-http under fpm (default 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub php_fpm_children: Option<u32>,
+
     /// Run the web apps' handlers in locking mode.
     #[arg(long)]
     pub locking: bool,
@@ -180,6 +189,8 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         options: RunOptions { slow: args.slow },
         settings: SubjectSettings {
             php_vendor: args.php_vendor.clone(),
+            php_server: args.php_server,
+            php_fpm_children: args.php_fpm_children,
             locking: args.locking,
             ..SubjectSettings::default()
         },
