@@ -101,7 +101,7 @@ pub const KNOWN_SUBJECTS: &[(&str, &str)] = &[
     ),
     (
         "php-http",
-        "the CakePHP 2.10 test app with the plugin, under php -S",
+        "the CakePHP 2.10 test app with the plugin, under php-fpm behind nginx (or php -S)",
     ),
     ("rust-http", "the Rust test app on dynamo-session"),
     (
