@@ -64,10 +64,13 @@ docker_image_build() {
         mkdir -p "$context/rootfs$(dirname "$library")"
         cp -L "$library" "$context/rootfs$library"
     done
+    # The AWS SDK's HTTPS client insists on the system's root certificates, even for a loopback http endpoint.
+    mkdir -p "$context/rootfs/etc/ssl/certs"
+    cp -L /etc/ssl/certs/ca-certificates.crt "$context/rootfs/etc/ssl/certs/"
     cat >"$context/Dockerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /
-ENV HOME=/tmp
+ENV HOME=/tmp SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 EXPOSE 8000
 ENTRYPOINT ["/dynamo-harness"]
 CMD ["backend", "up", "--backend", "dynoxide", "--listen-host", "0.0.0.0", "--port", "8000", "--no-table"]
