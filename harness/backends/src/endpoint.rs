@@ -205,7 +205,7 @@ async fn check_reachable(config: &SdkConfig, endpoint_url: &str) -> Result<(), B
 
 /// An error and its sources on one line, each text once (the SDK's `DisplayErrorContext` appends a `Debug`
 /// dump of the whole chain).
-fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(error) = next {

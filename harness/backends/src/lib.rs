@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 pub use capabilities::{Capabilities, Capability, TtlRules, TtlSweeper, measure_capabilities};
 pub use container::{CONTAINER_PORT, container_image, docker_available};
+pub use endpoint::one_line as error_line;
 pub use error::BackendError;
 pub use shared::{shared_backend, shared_dynalite};
 pub use table::{TableReport, TableSpec, TtlStatus, provision_table};

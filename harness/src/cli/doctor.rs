@@ -480,7 +480,7 @@ impl CallError {
                 service.code().unwrap_or("error"),
                 service.message().unwrap_or("(no message)")
             ),
-            None => chain(error),
+            None => dynamo_backends::error_line(error),
         };
         CallError {
             code: error.code().map(str::to_owned),
@@ -505,20 +505,6 @@ impl CallError {
             )
         )
     }
-}
-
-/// An error and its sources on one line, each text once.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let text = error.to_string();
-        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
-            parts.push(text);
-        }
-        next = error.source();
-    }
-    parts.join(": ")
 }
 
 impl Doctor {
@@ -609,7 +595,11 @@ impl Doctor {
                 true
             }
             Ok(Err(error)) => {
-                self.add(Level::Fail, "credentials", no_credentials(&chain(&error)));
+                self.add(
+                    Level::Fail,
+                    "credentials",
+                    no_credentials(&dynamo_backends::error_line(&error)),
+                );
                 false
             }
             Err(_) => {
