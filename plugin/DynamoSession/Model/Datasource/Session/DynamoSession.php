@@ -43,15 +43,24 @@ class DynamoSession implements CakeSessionHandlerInterface
      * the environment (no SDK object, no I/O), and a bad variable fails here, as one exception, before PHP's
      * session machinery starts.
      *
+     * An array is the settings ClassRegistry::init() passes when COmanage Registry enumerates its plugins
+     * (`DynamoSession.DynamoSession`, spec C92). Such an object is never a session handler, so it reads no
+     * environment: with file sessions the variables are unset, and CakePHP's class map cache (app/tmp/cache) still
+     * hands this class to the lookup once DynamoDB sessions have been on. Validating there made every page that
+     * builds COmanage's menu an HTTP 500. It is validated on first use instead.
+     *
      * @param mixed $handler an Aws\DynamoDb\SessionHandler to delegate to instead of one built from the
-     *     environment (the handler worker and the tests use this). Anything else, such as the settings array
-     *     COmanage's ClassRegistry::init() passes, is ignored.
-     * @throws DynamoSessionConfigException when the environment is incomplete or invalid
+     *     environment (the handler worker and the tests use this); an array, ClassRegistry's settings (above),
+     *     which are ignored; anything else is treated as no argument.
+     * @throws DynamoSessionConfigException when the environment is incomplete or invalid (not for an array)
      */
     public function __construct($handler = null)
     {
         if (is_object($handler) && is_a($handler, DynamoSessionVendor::SDK_CLASS)) {
             $this->handler = $handler;
+            return;
+        }
+        if (is_array($handler)) {
             return;
         }
         $this->config = DynamoSessionConfig::fromEnvironment();
@@ -149,6 +158,7 @@ class DynamoSession implements CakeSessionHandlerInterface
     public function sessionHandler()
     {
         if ($this->handler === null) {
+            $this->config ??= DynamoSessionConfig::fromEnvironment();
             if (!DynamoSessionVendor::load()) {
                 throw new RuntimeException('DynamoSession: ' . DynamoSessionVendor::installHint());
             }
@@ -159,7 +169,8 @@ class DynamoSession implements CakeSessionHandlerInterface
     }
 
     /**
-     * The validated environment settings, or null when an SDK handler was injected.
+     * The validated environment settings; null when an SDK handler was injected, and for an instance built by
+     * ClassRegistry (COmanage's plugin lookup) until its first use.
      */
     public function config(): ?DynamoSessionConfig
     {

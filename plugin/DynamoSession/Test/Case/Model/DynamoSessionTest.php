@@ -66,6 +66,37 @@ final class DynamoSessionTest extends TestCase
         $this->assertNull($plugin->cmPluginType);
     }
 
+    public function testClassRegistryInstanceReadsNoEnvironmentSoFileSessionsStillRenderMenus(): void
+    {
+        // COmanage with file sessions (the variables unset) builds its menu through
+        // ClassRegistry::init('DynamoSession.DynamoSession'); CakePHP's class map cache can still resolve it to this
+        // class after DynamoDB sessions were on. Seen in COmanage 4.6.1 as an HTTP 500 on every menu page.
+        putenv(DynamoSessionConfig::REGION);
+        putenv(DynamoSessionConfig::TABLE);
+        $plugin = new DynamoSession(
+            ['class' => 'DynamoSession.DynamoSession', 'alias' => 'DynamoSession', 'id' => false, 'table' => null,
+             'ds' => null, 'plugin' => 'DynamoSession']
+        );
+        $this->assertFalse($plugin->isPlugin());
+        $this->assertNull($plugin->cmPluginType);
+        $this->assertNull($plugin->config());
+    }
+
+    public function testClassRegistryInstanceValidatesTheEnvironmentOnFirstUse(): void
+    {
+        putenv(DynamoSessionConfig::TABLE);
+        $plugin = new DynamoSession(['alias' => 'DynamoSession']);
+        try {
+            $plugin->sessionHandler();
+            $this->fail('expected DynamoSessionConfigException');
+        } catch (DynamoSessionConfigException $e) {
+            $this->assertSame([DynamoSessionConfig::TABLE], $e->getVariables());
+        }
+        putenv(DynamoSessionConfig::TABLE . '=dynamo_cakephp_sessions');
+        $this->assertInstanceOf(\Aws\DynamoDb\SessionHandler::class, $plugin->sessionHandler());
+        $this->assertSame('dynamo_cakephp_sessions', $plugin->config()->handlerConfig()['table_name']);
+    }
+
     public function testBadEnvironmentFailsAtConstructionWithOneExceptionNamingTheVariables(): void
     {
         putenv(DynamoSessionConfig::REGION);
