@@ -22,7 +22,8 @@
 //!
 //! [`SessionConfig::from_sdk_options`] rejects them up front. [`SessionConfig::from_sdk_options_as_php`]
 //! accepts them and records them as [`SessionConfig::deferred_errors`]; the handler then fails exactly
-//! where PHP fails, with PHP's message, before sending anything. That is what the `compat` layer uses.
+//! where PHP fails, with PHP's message, before sending anything. That is what the handler-operations
+//! protocol's `new_handler` uses.
 //!
 //! # Exact-key quirks reproduced
 //!

@@ -231,7 +231,148 @@ impl SessionError {
         }
     }
 
+    /// The short name of the PHP exception class this error is in the PHP SDK: `DynamoDbException`,
+    /// `AwsException` or `InvalidArgumentException`. The two failures PHP has no exception for count as
+    /// DynamoDbException, whose outcome they share: non-UTF-8 data (PHP's empty body is rejected, C66)
+    /// and a lock not acquired (PHP's read gives `''`).
+    pub fn php_class(&self) -> &'static str {
+        match self {
+            SessionError::Service(_)
+            | SessionError::NonUtf8Data { .. }
+            | SessionError::LockNotAcquired { .. } => "DynamoDbException",
+            SessionError::Client(_) => "AwsException",
+            SessionError::InvalidInput(_) | SessionError::Config(_) => "InvalidArgumentException",
+        }
+    }
+
+    /// PHP's `$e->getMessage()` for this error on a client of `endpoint`. For service errors it is
+    /// worded like `AwsException::getMessage()` (`Error executing "UpdateItem" on "<endpoint>"; AWS
+    /// HTTP error: Client error: ...`), Guzzle's format from the response received; transport-error
+    /// texts (cURL's wording) cannot be reproduced.
+    pub fn php_message(&self, endpoint: &str) -> String {
+        match self {
+            SessionError::Service(e) => php_service_message(e, endpoint),
+            SessionError::Client(e) => e.message.clone(),
+            SessionError::InvalidInput(e) => e.message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn is_conditional_check_failed(&self) -> bool {
         self.code() == Some("ConditionalCheckFailedException")
+    }
+}
+
+fn php_service_message(e: &ServiceError, endpoint: &str) -> String {
+    let mut msg = format!(
+        "Error executing \"{}\" on \"{}\"; AWS HTTP error: ",
+        e.operation.api_name(),
+        endpoint
+    );
+    let status = match e.status {
+        Some(s) if s >= 400 && !e.connection_error => s,
+        _ => {
+            msg.push_str(e.detail.as_deref().unwrap_or("connection error"));
+            return msg;
+        }
+    };
+    let (label, kind) = if status >= 500 {
+        ("Server error", "server")
+    } else {
+        ("Client error", "client")
+    };
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    msg.push_str(&format!(
+        "{label}: `POST {endpoint}` resulted in a `{status} {reason}` response"
+    ));
+    let body = e.body.as_deref().unwrap_or("");
+    if let Some(summary) = body_summary(body) {
+        msg.push_str(&format!(":\n{summary}\n"));
+    }
+    msg.push_str(&format!(
+        " {} ({}): {} - {}",
+        e.code.as_deref().unwrap_or(""),
+        kind,
+        e.message.as_deref().unwrap_or(""),
+        body
+    ));
+    msg
+}
+
+/// Guzzle's `Message::bodySummary($response, 120)`.
+fn body_summary(body: &str) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    let bytes = body.as_bytes();
+    let head = &bytes[..bytes.len().min(120)];
+    let mut summary = std::str::from_utf8(head).ok()?.to_owned();
+    if bytes.len() > 120 {
+        summary.push_str(" (truncated...)");
+    }
+    if summary
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return None;
+    }
+    Some(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(
+        status: Option<u16>,
+        code: Option<&str>,
+        message: Option<&str>,
+        body: Option<&str>,
+    ) -> ServiceError {
+        ServiceError {
+            operation: Operation::UpdateItem,
+            key: Some("CAKEPHP_x".into()),
+            code: code.map(Into::into),
+            message: message.map(Into::into),
+            status,
+            body: body.map(Into::into),
+            connection_error: false,
+            detail: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn php_message_has_the_aws_exception_shape() {
+        let body =
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"bad"}"#;
+        let m = php_service_message(
+            &service(
+                Some(400),
+                Some("ValidationException"),
+                Some("bad"),
+                Some(body),
+            ),
+            "http://127.0.0.1:1",
+        );
+        assert_eq!(
+            m,
+            format!(
+                "Error executing \"UpdateItem\" on \"http://127.0.0.1:1\"; AWS HTTP error: Client error: `POST http://127.0.0.1:1` resulted in a `400 Bad Request` response:\n{body}\n ValidationException (client): bad - {body}"
+            )
+        );
+        let long = "x".repeat(130);
+        let m = php_service_message(&service(Some(503), None, None, Some(&long)), "e");
+        assert!(
+            m.contains(&format!(
+                "`503 Service Unavailable` response:\n{} (truncated...)\n",
+                "x".repeat(120)
+            )),
+            "{m}"
+        );
+        assert!(m.ends_with(&format!(" (server):  - {long}")));
     }
 }

@@ -40,8 +40,8 @@ pub struct HandlerState {
 /// Each method corresponds to the PHP method of the same name and sends exactly the requests PHP sends.
 /// Results are typed: where PHP returns false and raises a warning, or silently returns `''`, this API
 /// returns the [`SessionError`] instead; the handler state is left exactly as PHP leaves it, so the
-/// next call behaves as it would after PHP's false or `''`. [`crate::compat`] turns results back into
-/// PHP's observable outcome.
+/// next call behaves as it would after PHP's false or `''`. The `dynamo-session-protocol` crate turns results
+/// back into PHP's observable outcome.
 ///
 /// Like the PHP object, a handler holds a single session's state at a time and is not shared between
 /// concurrent requests (methods take `&mut self`).

@@ -25,8 +25,11 @@
 //! * `connection` — the standard and locking connections' requests;
 //! * [`gc`] and `batch` — `garbageCollect()` and `WriteRequestBatch`;
 //! * [`retry`] and [`client`] — PHP's legacy retry policy, CRC32 check, error classification;
-//! * [`error`] — typed errors mirroring PHP's exception classes;
-//! * [`compat`] — PHP's observable outcomes (`''`/false, warnings, exceptions) and the harness protocol.
+//! * [`error`] — typed errors mirroring PHP's exception classes, with the class and message PHP would show
+//!   ([`SessionError::php_class`], [`SessionError::php_message`]).
+//!
+//! PHP's observable outcomes (`''`/false, warnings, escaping exceptions) for the conformance harness's
+//! handler-operations protocol are the `dynamo-session-protocol` crate's.
 
 //!
 //! # Known deviations from the PHP SDK
@@ -46,7 +49,7 @@
 //!   `''`.
 //! * **Final GC flush (C43).** Bounded by [`FlushLimit`] (default 100 rounds); PHP loops forever.
 //!   [`FlushLimit::UNBOUNDED`] restores PHP's behaviour for typed-API users.
-//! * **GC failures.** Never silently dropped: listed in [`GcReport`] (compat drops them like PHP). A Scan
+//! * **GC failures.** Never silently dropped: listed in [`GcReport`] (the protocol's outcomes drop them like PHP). A Scan
 //!   error after some batches were flushed returns the error without the partial report.
 //! * **Options maps.** JSON `null` counts as absent for every key (PHP calls the setter with null for
 //!   keys other than `session_lifetime`); value types PHP would only choke on at run time are refused
@@ -58,7 +61,6 @@
 mod batch;
 pub mod client;
 pub mod clock;
-pub mod compat;
 pub mod config;
 mod connection;
 pub mod crc32;

@@ -1,22 +1,21 @@
 //! What the conformance catalogue cannot say about the reference handler: its Rust API.
 //!
 //! The handler's observable behaviour (return values, warnings, exception classes, DynamoDB calls, final table)
-//! is specified once, by the YAML catalogue in `scenarios/conformance/`, which `harness/tests/conformance.rs`
-//! plays against this crate (the `rust` subject). The tests here check only what that protocol does not carry:
-//! typed errors, `GcReport`, config parsing, builder options, retry-policy internals and the JSON-line entry
-//! point. Each says, in one line, why the catalogue cannot express it; the case ids name the catalogue's side.
+//! is specified once, by the YAML catalogue in `scenarios/conformance/`, which `tests/catalogue.rs` plays
+//! against this crate through `dynamo_harness::harness!` (the `rust` subject). The tests here check only what that protocol does not carry:
+//! typed errors, `GcReport`, config parsing, builder options and retry-policy internals (the protocol's own
+//! entry points are tested in `dynamo-session-protocol`). Each says, in one line, why the catalogue cannot express it; the case ids name the catalogue's side.
 
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dynamo_session::compat::{CompatHandler, CompatSession};
 use dynamo_session::{
     Backoff, BatchConfig, ClientErrorKind, FlushLimit, ManualClock, OffsetClock, Operation,
     RetryPolicy, SessionClient, SessionConfig, SessionError, SessionHandler,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Env, n, s};
 
 const K: &str = "CAKEPHP_abc";
@@ -140,7 +139,7 @@ async fn c39_gc_report_counts_requeued_unprocessed_items() {
     assert_eq!(env.count_items().await, 0);
 }
 
-// Not in the catalogue: the `BatchConfig::on_error` callback, `GcReport::failures` and `last_gc_report` are Rust API (C40: null, items remain).
+// Not in the catalogue: the `BatchConfig::on_error` callback and `GcReport::failures` are Rust API (C40: null, items remain).
 #[tokio::test]
 async fn c40_failed_batch_reaches_the_callback_and_the_report() {
     let env = Env::new().await;
@@ -166,9 +165,6 @@ async fn c40_failed_batch_reaches_the_callback_and_the_report() {
         *seen.lock().unwrap(),
         [Some("ValidationException".to_owned())]
     );
-    let mut compat = CompatHandler::from_handler(env.handler(env.config(), Arc::new(c)));
-    assert_eq!(compat.garbage_collect().await.value, Value::Null);
-    assert_eq!(compat.last_gc_report().unwrap().failures.len(), 1);
     assert_eq!(env.count_items().await, 3, "items remain");
 }
 
@@ -178,13 +174,10 @@ async fn c41_scan_error_is_typed() {
     let env = Env::new().await;
     let (c, _) = clock();
     env.faults(json!([{"match": {"op": "Scan"}, "action": "table_missing"}]));
-    let h = env.handler(env.config(), Arc::new(c.clone()));
+    let h = env.handler(env.config(), Arc::new(c));
     let err = h.garbage_collect().await.unwrap_err();
-    assert_eq!(err.code(), Some("ResourceNotFoundException"));
-    let mut compat = CompatHandler::from_handler(env.handler(env.config(), Arc::new(c)));
-    let e = compat.garbage_collect().await.exception.unwrap();
     assert_eq!(
-        (e.class.as_str(), e.code.as_deref()),
+        (err.php_class(), err.code()),
         ("DynamoDbException", Some("ResourceNotFoundException"))
     );
 }
@@ -319,24 +312,23 @@ async fn c60_crc32_mismatch_is_a_typed_client_error() {
     env.put(&[("id", s(K)), ("expires", n(t + 100)), ("data", s("x"))])
         .await;
     env.faults(json!([{"match": {"op": "GetItem"}, "action": "bad_crc32"}]));
-    let mut h = env.handler(env.config(), Arc::new(c.clone()));
-    match h.read("abc").await {
-        Err(SessionError::Client(e)) => assert_eq!(
-            (e.kind, e.attempts),
-            (ClientErrorKind::ChecksumMismatch, 11)
+    let mut h = env.handler(env.config(), Arc::new(c));
+    let err = h.read("abc").await.unwrap_err();
+    match &err {
+        SessionError::Client(e) => assert_eq!(
+            (&e.kind, e.attempts),
+            (&ClientErrorKind::ChecksumMismatch, 11)
         ),
         other => panic!("{other:?}"),
     }
-    let mut compat = CompatHandler::from_handler(env.handler(env.config(), Arc::new(c)));
-    let e = compat.read("abc").await.exception.unwrap();
     assert_eq!(
-        (e.class.as_str(), e.code.as_deref()),
+        (err.php_class(), err.code()),
         ("AwsException", Some("ClientChecksumMismatch"))
     );
+    let message = err.php_message(&env.proxy.endpoint_url());
     assert!(
-        e.message.starts_with("crc32 mismatch. Expected "),
-        "{}",
-        e.message
+        message.starts_with("crc32 mismatch. Expected "),
+        "{message}"
     );
 }
 
@@ -352,16 +344,6 @@ async fn c64_refused_endpoint_is_a_retried_connection_error() {
         RetryPolicy::php_default().without_backoff(),
     );
     let config = SessionConfig::builder(1440).build().unwrap();
-    let mut compat = CompatHandler::from_handler({
-        let mut h = SessionHandler::with_clock(client.clone(), config.clone(), Arc::new(c.clone()));
-        h.open("", "CAKEPHP");
-        h
-    });
-    let out = compat.read("abc").await;
-    assert_eq!((out.value, out.warnings.len()), (json!({"b64": ""}), 0));
-    let out = compat.write("abc", b"d").await;
-    assert_eq!(out.value, Value::Bool(false));
-    assert!(out.warnings[0].starts_with("Error writing session CAKEPHP_abc: Error executing \"UpdateItem\" on \"http://127.0.0.1:1\"; AWS HTTP error: "));
     let mut h = SessionHandler::with_clock(client, config, Arc::new(c));
     match h.read("abc").await {
         Err(SessionError::Service(e)) => assert_eq!((e.connection_error, e.attempts), (true, 11)),
@@ -387,57 +369,7 @@ async fn c66_non_utf8_string_data_is_a_typed_error_without_a_request() {
     assert!(!h.state().session_written);
 }
 
-// ---------------------------------------------------------------- the JSON-line entry point and typed errors
-
-// Not in the catalogue: the `rust` subject calls `CompatSession::handle`; this drives `handle_json`, the JSON-line entry point.
-#[tokio::test]
-async fn compat_protocol_round_trip() {
-    let env = Env::new().await;
-    let mut session = CompatSession::new(Arc::new(ManualClock::at_system_now()));
-    let new = json!({"op": "new_handler",
-        "client": {"endpoint": env.proxy.endpoint_url(), "region": "us-east-1", "key": "k", "secret": "s", "retries": null},
-        "config": {"table_name": env.table}, "ini": {"session.gc_maxlifetime": "1440"}});
-    let lines = [
-        new.to_string(),
-        json!({"op": "open", "save_path": "", "name": "CAKEPHP"}).to_string(),
-        json!({"op": "read", "id": "abc"}).to_string(),
-        json!({"op": "write", "id": "abc", "data_b64": "YXxpOjE7"}).to_string(),
-        json!({"op": "close", "session_id": "abc"}).to_string(),
-        json!({"op": "read", "id": "abc"}).to_string(),
-        json!({"op": "destroy", "id": "abc"}).to_string(),
-        json!({"op": "gc", "max_lifetime": 1440}).to_string(),
-        json!({"op": "garbage_collect"}).to_string(),
-    ];
-    let mut values = Vec::new();
-    for line in lines {
-        let out: Value = serde_json::from_str(&session.handle_json(&line).await).unwrap();
-        assert_eq!(
-            (out["warnings"].clone(), out["exception"].clone()),
-            (json!([]), Value::Null),
-            "{line}"
-        );
-        values.push(out["value"].clone());
-    }
-    assert_eq!(
-        values,
-        [
-            json!(true),
-            json!(true),
-            json!({"b64": ""}),
-            json!(true),
-            json!(true),
-            json!({"b64": "YXxpOjE7"}),
-            json!(true),
-            json!(true),
-            Value::Null
-        ]
-    );
-    let ops: Vec<String> = env.calls().into_iter().map(|r| r.op).collect();
-    assert_eq!(
-        ops,
-        ["GetItem", "UpdateItem", "GetItem", "DeleteItem", "Scan"]
-    );
-}
+// ---------------------------------------------------------------- typed errors
 
 // Not in the catalogue: `SessionError::operation()` is Rust API (PHP names the operation only inside its message).
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! `dynamo-harness worker`: the reference handler (dynamo-session, through its PHP-outcome compat layer) as a
+//! `dynamo-harness worker`: the reference handler (dynamo-session, through dynamo-session-protocol's PHP outcomes) as a
 //! program speaking the handler-operations protocol (docs/handler-protocol.md) on stdin and stdout, so that the
 //! `cmd:NAME=COMMAND` subject (and anything else that drives workers) can run it like any other worker:
 //!
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use dynamo_session::clock::SystemClock;
-use dynamo_session::compat::CompatSession;
+use dynamo_session_protocol::CompatSession;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::protocol::{Hello, HelloCan, PROTOCOL_VERSION, is_hello};

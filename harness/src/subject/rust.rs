@@ -1,4 +1,4 @@
-//! The `rust` subject: the reference handler (dynamo-session) in process, through its compat layer, which gives
+//! The `rust` subject: the reference handler (dynamo-session) in process, through dynamo-session-protocol, which gives
 //! the PHP SDK's observable outcomes (return values, warnings, exceptions) for the same protocol requests the
 //! PHP worker answers.
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use dynamo_session::clock::SystemClock;
-use dynamo_session::compat::CompatSession;
+use dynamo_session_protocol::CompatSession;
 
 use super::{HandlerDriver, Level, Subject};
 use crate::protocol::{HandlerRequest, HandlerResponse};

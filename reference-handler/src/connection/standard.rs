@@ -67,7 +67,7 @@ pub(super) async fn write(
                 DataAttributeType::String => match std::str::from_utf8(data) {
                     Ok(s) => AttributeValue::S(s.to_owned()),
                     // PHP's JSON encoder fails here and sends an empty body (C66). We refuse before
-                    // sending: see SessionError::NonUtf8Data and the compat mapping.
+                    // sending: see SessionError::NonUtf8Data.
                     Err(_) => {
                         return Err(SessionError::NonUtf8Data {
                             key: key.to_owned(),

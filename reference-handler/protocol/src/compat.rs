@@ -13,10 +13,8 @@
 //! | gc | true | — | — |
 //! | garbage_collect | null (batch failures dropped, as PHP without an `error` callback; see [`CompatHandler::last_gc_report`]) | exception | exception |
 //!
-//! `<message>` is worded like PHP's `AwsException::getMessage()` (`Error executing "UpdateItem" on
-//! "<endpoint>"; AWS HTTP error: Client error: ...`). The prefix up to `: ` is exact; the remainder
-//! follows Guzzle's and the SDK's format from the response received, but transport-error texts
-//! (cURL's wording) cannot be reproduced.
+//! `<message>` is [`SessionError::php_message`], worded like PHP's `AwsException::getMessage()`. The
+//! prefix up to `: ` is exact.
 //!
 //! Non-UTF-8 data with type string (C66): PHP sends an UpdateItem with an empty body, which DynamoDB
 //! rejects with a 4xx. The handler sends nothing instead (the outcome does not depend on the backend
@@ -29,120 +27,14 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use serde::{Deserialize, Serialize};
+use dynamo_session::config::PHP_DEFAULT_GC_MAXLIFETIME;
+use dynamo_session::{
+    Clock, GcReport, Operation, RetryPolicy, SessionClient, SessionConfig, SessionError,
+    SessionHandler, SharedClock, SystemClock, php,
+};
 use serde_json::{Map, Value};
 
-use crate::client::SessionClient;
-use crate::clock::{Clock, SharedClock, SystemClock};
-use crate::config::{PHP_DEFAULT_GC_MAXLIFETIME, SessionConfig};
-use crate::error::{Operation, ServiceError, SessionError};
-use crate::gc::GcReport;
-use crate::handler::SessionHandler;
-use crate::php;
-use crate::retry::RetryPolicy;
-
-/// The exception class `new_handler` answers for configuration values this crate does not model
-/// ([`crate::config::PhpFailurePoint::NotModelled`]); the PHP SDK would accept them at construction.
-pub const UNSUPPORTED_CONFIGURATION: &str = "UnsupportedConfiguration";
-
-/// A PHP exception that escaped the handler.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PhpException {
-    /// Short class name: `InvalidArgumentException`, `DynamoDbException`, `AwsException`, or
-    /// `HarnessProtocolError` for protocol misuse.
-    pub class: String,
-    /// The AWS error code, when there is one.
-    pub code: Option<String>,
-    /// The exception message.
-    pub message: String,
-}
-
-/// One protocol response: the PHP return value, the warnings raised, the exception thrown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HandlerResponse {
-    /// `true`/`false`, `null`, or `{"b64": "..."}` for read.
-    pub value: Value,
-    /// `E_USER_WARNING` texts raised by the handler, in order.
-    pub warnings: Vec<String>,
-    /// The exception that escaped, if any.
-    pub exception: Option<PhpException>,
-}
-
-impl HandlerResponse {
-    fn value(value: Value) -> Self {
-        Self {
-            value,
-            warnings: Vec::new(),
-            exception: None,
-        }
-    }
-    fn bytes(data: &[u8]) -> Self {
-        Self::value(serde_json::json!({ "b64": B64.encode(data) }))
-    }
-    fn exception(e: PhpException) -> Self {
-        Self {
-            value: Value::Null,
-            warnings: Vec::new(),
-            exception: Some(e),
-        }
-    }
-    fn protocol_error(message: impl Into<String>) -> Self {
-        Self::exception(PhpException {
-            class: "HarnessProtocolError".into(),
-            code: None,
-            message: message.into(),
-        })
-    }
-}
-
-/// The `client` object of `new_handler`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientSpec {
-    /// Endpoint URL.
-    pub endpoint: String,
-    /// Region.
-    pub region: String,
-    /// Access key id.
-    pub key: String,
-    /// Secret access key.
-    pub secret: String,
-    /// PHP's `retries` client option; `None` is the DynamoDbClient default (10).
-    #[serde(default)]
-    pub retries: Option<u32>,
-}
-
-/// The clock a conformance case gives the handler: PHP's `time()` as the SDK's session classes see it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-pub enum ClockSpec {
-    /// The session's base clock (the wall clock, normally).
-    #[default]
-    System,
-    /// Stands still at `at` (expiry boundaries such as `expires == T`); never with a lock wait, whose
-    /// whole-second deadline would not arrive.
-    Frozen {
-        /// Unix seconds.
-        at: i64,
-    },
-    /// The base clock shifted by `seconds`.
-    Offset {
-        /// Seconds added to the base clock.
-        seconds: i64,
-    },
-}
-
-impl ClockSpec {
-    /// What `time()` answers when the base clock reads `base_now`.
-    pub fn now_at(self, base_now: i64) -> i64 {
-        match self {
-            ClockSpec::System => base_now,
-            ClockSpec::Frozen { at } => at,
-            ClockSpec::Offset { seconds } => base_now + seconds,
-        }
-    }
-}
+use crate::messages::{self, ClientSpec, ClockSpec, HandlerRequest, HandlerResponse, PhpException};
 
 /// The base clock as the current [`ClockSpec`] bends it; shared by every handler of a [`CompatSession`].
 #[derive(Debug)]
@@ -162,181 +54,6 @@ impl Clock for ScenarioClock {
         let spec = *self.spec.lock().unwrap_or_else(|p| p.into_inner());
         spec.now_at(self.base.now_unix())
     }
-}
-
-/// One protocol request (docs/seams.md).
-// Requests are handled one at a time and never stored in bulk, so the large `new_handler` variant is not boxed.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum HandlerRequest {
-    /// Replace the handler with a fresh object.
-    NewHandler {
-        /// Client options.
-        client: ClientSpec,
-        /// SDK handler options, as a PHP array would carry them (an object, or `[]` when empty).
-        #[serde(default)]
-        config: Value,
-        /// ini values; `session.gc_maxlifetime` is read.
-        #[serde(default)]
-        ini: Value,
-        /// The clock from now on (default: the base clock).
-        #[serde(default)]
-        clock: ClockSpec,
-    },
-    /// Change the clock mid-case (the handler is kept).
-    SetClock {
-        /// The clock from now on.
-        clock: ClockSpec,
-    },
-    /// `open(save_path, name)`.
-    Open {
-        /// Save path.
-        #[serde(default)]
-        save_path: String,
-        /// Session name.
-        name: String,
-    },
-    /// `read(id)`.
-    Read {
-        /// Raw id.
-        id: String,
-    },
-    /// `write(id, data)`.
-    Write {
-        /// Raw id.
-        id: String,
-        /// Data, base64.
-        data_b64: String,
-    },
-    /// `close()` with PHP's `session_id()` at that moment.
-    Close {
-        /// The current PHP session id.
-        session_id: String,
-    },
-    /// `destroy(id)`.
-    Destroy {
-        /// Raw id.
-        id: String,
-    },
-    /// `gc(max_lifetime)`.
-    Gc {
-        /// Ignored, as in PHP.
-        #[serde(default)]
-        max_lifetime: Value,
-    },
-    /// `garbageCollect()`.
-    GarbageCollect,
-}
-
-impl HandlerRequest {
-    /// `write(id, data)`, with the data base64-encoded as the protocol carries it.
-    pub fn write(id: impl Into<String>, data: &[u8]) -> Self {
-        HandlerRequest::Write {
-            id: id.into(),
-            data_b64: B64.encode(data),
-        }
-    }
-
-    /// The operation's name on the wire (`new_handler`, `read`, ...).
-    pub fn op_name(&self) -> &'static str {
-        match self {
-            HandlerRequest::NewHandler { .. } => "new_handler",
-            HandlerRequest::SetClock { .. } => "set_clock",
-            HandlerRequest::Open { .. } => "open",
-            HandlerRequest::Read { .. } => "read",
-            HandlerRequest::Write { .. } => "write",
-            HandlerRequest::Close { .. } => "close",
-            HandlerRequest::Destroy { .. } => "destroy",
-            HandlerRequest::Gc { .. } => "gc",
-            HandlerRequest::GarbageCollect => "garbage_collect",
-        }
-    }
-}
-
-/// The PHP message of an error (`$e->getMessage()`).
-pub fn php_message(err: &SessionError, endpoint: &str) -> String {
-    match err {
-        SessionError::Service(e) => php_service_message(e, endpoint),
-        SessionError::Client(e) => e.message.clone(),
-        SessionError::InvalidInput(e) => e.message.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The PHP class an error surfaces as when it escapes.
-pub fn php_exception(err: &SessionError, endpoint: &str) -> PhpException {
-    let class = match err {
-        SessionError::Service(_)
-        | SessionError::NonUtf8Data { .. }
-        | SessionError::LockNotAcquired { .. } => "DynamoDbException",
-        SessionError::Client(_) => "AwsException",
-        SessionError::InvalidInput(_) | SessionError::Config(_) => "InvalidArgumentException",
-    };
-    PhpException {
-        class: class.into(),
-        code: err.code().map(str::to_owned),
-        message: php_message(err, endpoint),
-    }
-}
-
-fn php_service_message(e: &ServiceError, endpoint: &str) -> String {
-    let mut msg = format!(
-        "Error executing \"{}\" on \"{}\"; AWS HTTP error: ",
-        e.operation.api_name(),
-        endpoint
-    );
-    let status = match e.status {
-        Some(s) if s >= 400 && !e.connection_error => s,
-        _ => {
-            msg.push_str(e.detail.as_deref().unwrap_or("connection error"));
-            return msg;
-        }
-    };
-    let (label, kind) = if status >= 500 {
-        ("Server error", "server")
-    } else {
-        ("Client error", "client")
-    };
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    msg.push_str(&format!(
-        "{label}: `POST {endpoint}` resulted in a `{status} {reason}` response"
-    ));
-    let body = e.body.as_deref().unwrap_or("");
-    if let Some(summary) = body_summary(body) {
-        msg.push_str(&format!(":\n{summary}\n"));
-    }
-    msg.push_str(&format!(
-        " {} ({}): {} - {}",
-        e.code.as_deref().unwrap_or(""),
-        kind,
-        e.message.as_deref().unwrap_or(""),
-        body
-    ));
-    msg
-}
-
-/// Guzzle's `Message::bodySummary($response, 120)`.
-fn body_summary(body: &str) -> Option<String> {
-    if body.is_empty() {
-        return None;
-    }
-    let bytes = body.as_bytes();
-    let head = &bytes[..bytes.len().min(120)];
-    let mut summary = std::str::from_utf8(head).ok()?.to_owned();
-    if bytes.len() > 120 {
-        summary.push_str(" (truncated...)");
-    }
-    if summary
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return None;
-    }
-    Some(summary)
 }
 
 /// A handler plus PHP outcome mapping: each method answers what the PHP handler would.
@@ -426,7 +143,7 @@ impl CompatHandler {
     }
 
     fn escape(&self, err: &SessionError) -> HandlerResponse {
-        HandlerResponse::exception(php_exception(err, &self.endpoint()))
+        HandlerResponse::exception(PhpException::from_error(err, &self.endpoint()))
     }
 
     /// Outcome of a write-like call: true, false + warning (DynamoDbException), or the exception.
@@ -443,7 +160,7 @@ impl CompatHandler {
                     value: Value::Bool(false),
                     warnings: vec![format!(
                         "Error {verb} session {key}: {}",
-                        php_message(&e, &self.endpoint())
+                        e.php_message(&self.endpoint())
                     )],
                     exception: None,
                 }
@@ -463,11 +180,11 @@ impl CompatHandler {
             Ok(data) => HandlerResponse::bytes(&data),
             Err(e @ SessionError::Service(_)) if e.operation() == Some(Operation::DeleteItem) => {
                 HandlerResponse {
-                    value: serde_json::json!({ "b64": "" }),
+                    value: messages::bytes_value(b""),
                     warnings: vec![format!(
                         "Error deleting session {}: {}",
                         self.handler.key_for(id),
-                        php_message(&e, &self.endpoint())
+                        e.php_message(&self.endpoint())
                     )],
                     exception: None,
                 }
@@ -591,7 +308,7 @@ impl CompatSession {
             }
             HandlerRequest::Open { save_path, name } => h.open(&save_path, &name),
             HandlerRequest::Read { id } => h.read(&id).await,
-            HandlerRequest::Write { id, data_b64 } => match B64.decode(data_b64.as_bytes()) {
+            HandlerRequest::Write { id, data_b64 } => match messages::decode(&data_b64) {
                 Ok(data) => h.write(&id, &data).await,
                 Err(e) => HandlerResponse::protocol_error(format!("data_b64: {e}")),
             },
@@ -606,76 +323,6 @@ impl CompatSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn service(
-        status: Option<u16>,
-        code: Option<&str>,
-        message: Option<&str>,
-        body: Option<&str>,
-    ) -> ServiceError {
-        ServiceError {
-            operation: Operation::UpdateItem,
-            key: Some("CAKEPHP_x".into()),
-            code: code.map(Into::into),
-            message: message.map(Into::into),
-            status,
-            body: body.map(Into::into),
-            connection_error: false,
-            detail: None,
-            attempts: 1,
-        }
-    }
-
-    #[test]
-    fn php_message_has_the_aws_exception_shape() {
-        let body =
-            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"bad"}"#;
-        let m = php_service_message(
-            &service(
-                Some(400),
-                Some("ValidationException"),
-                Some("bad"),
-                Some(body),
-            ),
-            "http://127.0.0.1:1",
-        );
-        assert_eq!(
-            m,
-            format!(
-                "Error executing \"UpdateItem\" on \"http://127.0.0.1:1\"; AWS HTTP error: Client error: `POST http://127.0.0.1:1` resulted in a `400 Bad Request` response:\n{body}\n ValidationException (client): bad - {body}"
-            )
-        );
-        let long = "x".repeat(130);
-        let m = php_service_message(&service(Some(503), None, None, Some(&long)), "e");
-        assert!(
-            m.contains(&format!(
-                "`503 Service Unavailable` response:\n{} (truncated...)\n",
-                "x".repeat(120)
-            )),
-            "{m}"
-        );
-        assert!(m.ends_with(&format!(" (server):  - {long}")));
-    }
-
-    #[test]
-    fn protocol_requests_parse() {
-        let r: HandlerRequest =
-            serde_json::from_str(r#"{"op":"write","id":"abc","data_b64":"YQ=="}"#).unwrap();
-        assert_eq!(
-            r,
-            HandlerRequest::Write {
-                id: "abc".into(),
-                data_b64: "YQ==".into()
-            }
-        );
-        let r: HandlerRequest = serde_json::from_str(r#"{"op":"garbage_collect"}"#).unwrap();
-        assert_eq!(r, HandlerRequest::GarbageCollect);
-        let r: HandlerRequest = serde_json::from_str(
-            r#"{"op":"new_handler","client":{"endpoint":"http://127.0.0.1:1","region":"us-east-1","key":"k","secret":"s","retries":null},"config":[],"ini":{"session.gc_maxlifetime":"1440"}}"#,
-        )
-        .unwrap();
-        assert!(matches!(r, HandlerRequest::NewHandler { .. }));
-    }
 
     #[tokio::test]
     async fn ops_before_new_handler_are_protocol_errors() {
