@@ -1,47 +1,147 @@
 //! An endpoint that is already running: any URL (another dynalite, DynamoDB Local, LocalStack, ...) or real
 //! AWS. Nothing is started or stopped; region and credentials come from the plugin's
 //! `COMANAGE_REGISTRY_DYNAMODB_*` variables when set, otherwise from `aws-config` (environment, profile, ...).
+//!
+//! The rules for reaching an endpoint the way the plugin does (its variables, which credentials, the CA file
+//! trusted for https, the region) are public here, so that `dynamo-harness doctor` follows the same ones.
 
+use std::fmt;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use dynamo_wire::proxy::{UpstreamTls, read_ca_file};
 
 use crate::sdk::{LOCAL_REGION, probe_client, test_credentials};
 use crate::{
     Backend, BackendError, BackendKind, BackendOptions, Capabilities, measure_capabilities,
 };
 
-pub(crate) const ENDPOINT_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_ENDPOINT";
-pub(crate) const REGION_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_REGION";
-pub(crate) const ACCESS_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_ACCESSKEY";
-pub(crate) const SECRET_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SECRETACCESSKEY";
-pub(crate) const SESSION_TOKEN_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SESSIONTOKEN";
+/// The plugin's endpoint URL (unset: the region's AWS endpoint).
+pub const ENDPOINT_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_ENDPOINT";
+/// The plugin's region.
+pub const REGION_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_REGION";
+/// The plugin's access key id.
+pub const ACCESS_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_ACCESSKEY";
+/// The plugin's secret access key.
+pub const SECRET_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SECRETACCESSKEY";
+/// The plugin's session token, for temporary credentials.
+pub const SESSION_TOKEN_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SESSIONTOKEN";
 /// Set (1, true, yes) by the harness's `--yes-real-aws`: the confirmation that an endpoint off this machine may
 /// be touched. Without it such an endpoint is refused before any call.
-pub(crate) const YES_REAL_AWS_ENV: &str = "DYNAMO_HARNESS_YES_REAL_AWS";
-/// A PEM file of CA certificates trusted (besides the system's roots) for an https endpoint: `--ca-file`.
-pub(crate) const CA_FILE_ENV: &str = "DYNAMO_HARNESS_CA_FILE";
+pub const YES_REAL_AWS_ENV: &str = "DYNAMO_HARNESS_YES_REAL_AWS";
+/// A PEM file of CA certificates trusted (besides the system's roots) for an https endpoint: `--ca-file`. The
+/// wire proxy's, which trusts the same file for its upstream.
+pub use dynamo_wire::proxy::CA_FILE_ENV;
 
-fn non_empty_env(name: &str) -> Option<String> {
+/// A variable's value, trimmed, if it is set and not blank (the plugin treats a blank variable as unset).
+pub fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .map(|value| value.trim().to_string())
         .filter(|value| !value.is_empty())
 }
 
-/// Whether `url` points at this machine (where a server started by hand accepts any credentials).
-fn is_loopback(url: &str) -> bool {
-    let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host_port = authority.split('/').next().unwrap_or_default();
+/// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`), where a server started by hand
+/// accepts any credentials and no confirmation is needed.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let host = match host_port.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => host_port
             .rsplit_once(':')
             .map_or(host_port, |(host, _)| host),
     };
-    host == "localhost" || host == "::1" || host.starts_with("127.")
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The credentials the plugin would use on an endpoint: its key pair when both halves are set; else, on this
+/// machine, static test ones; else aws-config's default chain (environment, profile, instance or task role).
+#[derive(Debug, Clone)]
+pub enum PluginCredentials {
+    /// [`ACCESS_KEY_ENV`] and [`SECRET_KEY_ENV`], with [`SESSION_TOKEN_ENV`] when set.
+    KeyPair(Credentials),
+    /// A loopback endpoint: a local server started by hand takes any credentials, so none need inventing.
+    LoopbackTest,
+    /// Whatever aws-config's default chain finds.
+    DefaultChain,
+}
+
+impl PluginCredentials {
+    /// The choice for `endpoint` (`None`: AWS's regional endpoint) from the plugin's variables.
+    pub fn from_env(endpoint: Option<&str>) -> Self {
+        match (non_empty_env(ACCESS_KEY_ENV), non_empty_env(SECRET_KEY_ENV)) {
+            (Some(key), Some(secret)) => PluginCredentials::KeyPair(Credentials::new(
+                key,
+                secret,
+                non_empty_env(SESSION_TOKEN_ENV),
+                None,
+                "COMANAGE_REGISTRY_DYNAMODB",
+            )),
+            _ if endpoint.is_some_and(is_loopback_url) => PluginCredentials::LoopbackTest,
+            _ => PluginCredentials::DefaultChain,
+        }
+    }
+
+    /// `loader` with these credentials (the default chain is the loader's own).
+    pub fn configure(&self, loader: ConfigLoader) -> ConfigLoader {
+        match self {
+            PluginCredentials::KeyPair(credentials) => {
+                loader.credentials_provider(credentials.clone())
+            }
+            PluginCredentials::LoopbackTest => loader.credentials_provider(test_credentials()),
+            PluginCredentials::DefaultChain => loader,
+        }
+    }
+}
+
+/// Where the credentials come from, in words.
+impl fmt::Display for PluginCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginCredentials::KeyPair(_) => write!(f, "{ACCESS_KEY_ENV} and {SECRET_KEY_ENV}"),
+            PluginCredentials::LoopbackTest => {
+                f.write_str("static test credentials (a loopback endpoint accepts any)")
+            }
+            PluginCredentials::DefaultChain => f.write_str("aws-config's default chain"),
+        }
+    }
+}
+
+/// The CA file to trust for an https endpoint, as `DYNAMO_HARNESS_CA_FILE` names it, and its PEM text.
+fn ca_pem_from_env() -> Result<Option<Vec<u8>>, BackendError> {
+    UpstreamTls::from_env()
+        .ca_file
+        .map(|path| {
+            read_ca_file(&path)
+                .map_err(|reason| BackendError::InvalidOptions(format!("{CA_FILE_ENV}: {reason}")))
+        })
+        .transpose()
+}
+
+/// The region of a loaded configuration, or, with an endpoint URL (a local server does not care), the one
+/// local servers are addressed with; `None` when there is neither, so the caller can say how to set one.
+pub fn region_or_local(config: SdkConfig, has_endpoint: bool) -> Option<SdkConfig> {
+    match config.region() {
+        Some(_) => Some(config),
+        None if has_endpoint => Some(
+            config
+                .into_builder()
+                .region(Region::new(LOCAL_REGION))
+                .build(),
+        ),
+        None => None,
+    }
 }
 
 /// An endpoint URL: `http://` or `https://`, then a host (and an optional port), and no path.
@@ -78,20 +178,16 @@ fn confirmed() -> bool {
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
-/// The SDK's https client trusting the system's roots and the CA file's certificates.
-fn http_client_trusting(
-    ca_file: &str,
-) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, BackendError> {
+/// The SDK's https client trusting the system's roots and the certificates of `ca_pem` (a CA file's text, as
+/// [`read_ca_file`] returns it), with the rustls/aws-lc provider the SDK uses by default.
+pub fn sdk_https_client(
+    ca_pem: Vec<u8>,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, aws_smithy_http_client::HttpClientError> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let pem = std::fs::read(ca_file)
-        .map_err(|e| BackendError::io("reading the CA file", std::path::Path::new(ca_file), e))?;
     let trust = TrustStore::default()
         .with_native_roots(true)
-        .with_pem_certificate(pem);
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(|e| BackendError::InvalidOptions(format!("{CA_FILE_ENV}={ca_file}: {e}")))?;
+        .with_pem_certificate(ca_pem);
+    let context = TlsContext::builder().with_trust_store(trust).build()?;
     Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
@@ -108,7 +204,7 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
             BackendError::InvalidOptions(format!("endpoint {url:?}: {reason}"))
         })?;
     }
-    if !endpoint.as_deref().is_some_and(is_loopback) && !confirmed() {
+    if !endpoint.as_deref().is_some_and(is_loopback_url) && !confirmed() {
         let what = match &endpoint {
             Some(url) => format!("{url} is not on this machine"),
             None => "without an endpoint URL this is real AWS (the regional DynamoDB endpoint)"
@@ -120,8 +216,11 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
         )));
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(ca_file) = non_empty_env(CA_FILE_ENV) {
-        loader = loader.http_client(http_client_trusting(&ca_file)?);
+    if let Some(pem) = ca_pem_from_env()? {
+        loader = loader.http_client(
+            sdk_https_client(pem)
+                .map_err(|e| BackendError::InvalidOptions(format!("{CA_FILE_ENV}: {e}")))?,
+        );
     }
     if let Some(region) = non_empty_env(REGION_ENV) {
         loader = loader.region(Region::new(region));
@@ -129,34 +228,12 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
     if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
     }
-    match (non_empty_env(ACCESS_KEY_ENV), non_empty_env(SECRET_KEY_ENV)) {
-        (Some(key), Some(secret)) => {
-            loader = loader.credentials_provider(Credentials::new(
-                key,
-                secret,
-                non_empty_env(SESSION_TOKEN_ENV),
-                None,
-                "COMANAGE_REGISTRY_DYNAMODB",
-            ));
-        }
-        // A local server started by hand takes any credentials; do not make the user invent some.
-        _ if endpoint.as_deref().is_some_and(is_loopback) => {
-            loader = loader.credentials_provider(test_credentials());
-        }
-        _ => {}
-    }
-    let mut config = loader.load().await;
-    if config.region().is_none() {
-        if endpoint.is_none() {
-            return Err(BackendError::InvalidOptions(format!(
-                "no AWS region: set {REGION_ENV} or AWS_REGION (or a region in your AWS profile)"
-            )));
-        }
-        config = config
-            .into_builder()
-            .region(Region::new(LOCAL_REGION))
-            .build();
-    }
+    loader = PluginCredentials::from_env(endpoint.as_deref()).configure(loader);
+    let config = region_or_local(loader.load().await, endpoint.is_some()).ok_or_else(|| {
+        BackendError::InvalidOptions(format!(
+            "no AWS region: set {REGION_ENV} or AWS_REGION (or a region in your AWS profile)"
+        ))
+    })?;
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     let endpoint_url = endpoint
         .clone()
@@ -203,20 +280,7 @@ async fn check_reachable(config: &SdkConfig, endpoint_url: &str) -> Result<(), B
     }
 }
 
-/// An error and its sources on one line, each text once (the SDK's `DisplayErrorContext` appends a `Debug`
-/// dump of the whole chain).
-pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let text = error.to_string();
-        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
-            parts.push(text);
-        }
-        next = error.source();
-    }
-    parts.join(": ")
-}
+pub use dynamo_wire::error::one_line;
 
 struct EndpointBackend {
     endpoint_url: String,
@@ -255,7 +319,7 @@ impl Backend for EndpointBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_url, is_loopback};
+    use super::{check_url, is_loopback_url};
 
     #[tokio::test]
     async fn an_endpoint_off_this_machine_needs_the_confirmation() {
@@ -315,10 +379,15 @@ mod tests {
 
     #[test]
     fn loopback_urls_are_recognised() {
-        assert!(is_loopback("http://127.0.0.1:8000"));
-        assert!(is_loopback("http://localhost:4567/"));
-        assert!(is_loopback("http://[::1]:8000"));
-        assert!(!is_loopback("https://dynamodb.eu-west-1.amazonaws.com"));
-        assert!(!is_loopback("http://10.0.0.5:8000"));
+        assert!(is_loopback_url("http://127.0.0.1:8000"));
+        assert!(is_loopback_url("http://127.0.0.2:1"));
+        assert!(is_loopback_url("http://localhost:4567/"));
+        assert!(is_loopback_url("https://LOCALHOST:443"));
+        assert!(is_loopback_url("http://[::1]:8000"));
+        assert!(!is_loopback_url("https://dynamodb.eu-west-1.amazonaws.com"));
+        assert!(!is_loopback_url("http://10.0.0.5:8000"));
+        // A name that merely starts like a loopback address is somewhere else.
+        assert!(!is_loopback_url("http://127.example.com:8000"));
+        assert!(!is_loopback_url("127.0.0.1:8000"));
     }
 }

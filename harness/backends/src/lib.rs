@@ -17,7 +17,7 @@ mod capabilities;
 mod container;
 mod dynalite;
 mod dynoxide;
-mod endpoint;
+pub mod endpoint;
 mod error;
 mod moto;
 mod process;

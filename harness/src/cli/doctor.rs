@@ -23,7 +23,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -32,18 +31,19 @@ use aws_sdk_dynamodb::types::{
 };
 use clap::Args;
 use dynamo_backends::BackendKind;
-
-/// `--yes-real-aws` as an environment variable (1, true, yes).
-pub const YES_REAL_AWS_ENV: &str = "DYNAMO_HARNESS_YES_REAL_AWS";
 /// `--ca-file` as an environment variable; the wire proxy and the endpoint backend read it too.
-pub const CA_FILE_ENV: &str = "DYNAMO_HARNESS_CA_FILE";
+pub use dynamo_backends::endpoint::CA_FILE_ENV;
+/// `--yes-real-aws` as an environment variable (1, true, yes).
+pub use dynamo_backends::endpoint::YES_REAL_AWS_ENV;
+/// Whether the URL's host is this machine: the rule the endpoint backend confirms and picks credentials by.
+pub use dynamo_backends::endpoint::is_loopback_url;
+use dynamo_backends::endpoint::{
+    ACCESS_KEY_ENV, ENDPOINT_ENV, PluginCredentials, REGION_ENV, SECRET_KEY_ENV, non_empty_env,
+    region_or_local, sdk_https_client,
+};
+use dynamo_wire::proxy::UpstreamTls;
 
-const ENDPOINT_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_ENDPOINT";
-const REGION_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_REGION";
 const TABLE_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_TABLE";
-const ACCESS_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_ACCESSKEY";
-const SECRET_KEY_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SECRETACCESSKEY";
-const SESSION_TOKEN_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_SESSIONTOKEN";
 const LIFETIME_ENV: &str = "COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_LIFETIME";
 
 /// The attribute names the SDK's session handler uses.
@@ -187,34 +187,9 @@ pub fn check_endpoint_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
-pub fn is_loopback_url(url: &str) -> bool {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        return false;
-    };
-    let Some(host) = parsed.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
+/// The CA file's PEM text, checked the way the wire proxy checks it.
 fn read_ca_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let pem = std::fs::read(path).with_context(|| format!("--ca-file {}", path.display()))?;
-    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-        anyhow::bail!("--ca-file {}: no PEM certificate in it", path.display());
-    }
-    Ok(pem)
-}
-
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
+    dynamo_wire::proxy::read_ca_file(path).map_err(|reason| anyhow::anyhow!("--ca-file: {reason}"))
 }
 
 /// Check a DynamoDB session table and the credentials the plugin would use on it.
@@ -383,29 +358,13 @@ async fn sdk_config(
         .remote
         .ca_file
         .clone()
-        .or_else(|| non_empty_env(CA_FILE_ENV).map(PathBuf::from));
+        .or_else(|| UpstreamTls::from_env().ca_file);
     if let Some(ca) = &ca_file {
-        loader = loader.http_client(https_client_trusting(&read_ca_file(ca)?)?);
+        let client = sdk_https_client(read_ca_file(ca)?).context("the CA file's certificates")?;
+        loader = loader.http_client(client);
     }
-    let source = match (non_empty_env(ACCESS_KEY_ENV), non_empty_env(SECRET_KEY_ENV)) {
-        (Some(key), Some(secret)) => {
-            loader = loader.credentials_provider(Credentials::new(
-                key,
-                secret,
-                non_empty_env(SESSION_TOKEN_ENV),
-                None,
-                "COMANAGE_REGISTRY_DYNAMODB",
-            ));
-            format!("{ACCESS_KEY_ENV} and {SECRET_KEY_ENV}")
-        }
-        _ if endpoint.is_some_and(is_loopback_url) => {
-            // A server on this machine takes any key, as the endpoint backend assumes too.
-            loader =
-                loader.credentials_provider(Credentials::new("test", "test", None, None, "doctor"));
-            "static test credentials (a loopback endpoint accepts any)".to_owned()
-        }
-        _ => "aws-config's default chain".to_owned(),
-    };
+    let credentials = PluginCredentials::from_env(endpoint);
+    loader = credentials.configure(loader);
     let timeout = Duration::from_secs(args.timeout);
     loader = loader
         .timeout_config(
@@ -415,33 +374,10 @@ async fn sdk_config(
                 .build(),
         )
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
-    let mut config = loader.load().await;
-    if config.region().is_none() {
-        if endpoint.is_none() {
-            anyhow::bail!("no AWS region: give --region, or set {REGION_ENV} or AWS_REGION");
-        }
-        config = config
-            .into_builder()
-            .region(Region::new("us-east-1"))
-            .build();
-    }
-    Ok((config, source))
-}
-
-/// The SDK's https client trusting the system's roots and the certificates of `pem`.
-fn https_client_trusting(pem: &[u8]) -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let trust = TrustStore::default()
-        .with_native_roots(true)
-        .with_pem_certificate(pem.to_vec());
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .context("the CA file's certificates")?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https())
+    let config = region_or_local(loader.load().await, endpoint.is_some()).ok_or_else(|| {
+        anyhow::anyhow!("no AWS region: give --region, or set {REGION_ENV} or AWS_REGION")
+    })?;
+    Ok((config, credentials.to_string()))
 }
 
 struct Doctor {

@@ -23,3 +23,18 @@ pub enum WireError {
     #[error("cannot listen on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
 }
+
+/// An error and its sources on one line, each text once (the SDK's `DisplayErrorContext` and hyper's errors
+/// repeat their source's text).
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
+}
