@@ -53,6 +53,12 @@ pub enum Command {
 
 /// Runs the parsed command on a fresh tokio runtime and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Backend(command) = &cli.command {
+        // `backend up --backend endpoint` reads --yes-real-aws and --ca-file from the environment, as
+        // conform's backends do; they go there before the runtime's threads exist.
+        // SAFETY: no other thread exists yet: the runtime and dynoxide's thread start below.
+        unsafe { doctor::export_remote_env(command.remote()) };
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -287,6 +287,7 @@ mod tests {
             request_body: None,
             response_body: None,
             t_unix: None,
+            step_number: None,
         }
     }
 

@@ -394,6 +394,7 @@ mod tests {
             request_body: None,
             response_body: None,
             t_unix,
+            step_number: None,
         }
     }
 

@@ -50,7 +50,7 @@ use crate::record::{BodyNote, WireRecord};
 const TARGET: &str = "x-amz-target";
 const CRC32: &str = "x-amz-crc32";
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the proxy credential header.
-const HOP_BY_HOP: [&str; 8] = [
+pub(crate) const HOP_BY_HOP: [&str; 8] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -76,7 +76,7 @@ struct Shared {
     upstream_base: String,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     records: Mutex<Vec<WireRecord>>,
-    step: Mutex<Arc<str>>,
+    step: Mutex<(Option<usize>, Arc<str>)>,
     faults: Mutex<FaultSet>,
     /// The last call number; held while a call's number and times are taken, so `i` and `dt_ms` agree.
     last_call: Mutex<u64>,
@@ -86,6 +86,8 @@ struct Shared {
     counts_only: AtomicBool,
     /// Whether any fault rule is set (the rules match on the parsed request).
     faults_set: AtomicBool,
+    /// [`WireProxy::set_sink`]: where records go instead of `records`.
+    sink: Mutex<Option<RecordSink>>,
 }
 
 /// One accepted client connection.
@@ -94,6 +96,11 @@ struct ConnState {
     /// Set by a `reset` fault: the socket is closed with an RST when hyper drops it.
     reset: Arc<AtomicBool>,
 }
+
+/// Receives each record as the proxy makes it ([`WireProxy::set_sink`]). It is called on the call's task
+/// before the client gets its response, so once a client call has returned its record has been handed
+/// over; keep it short (it delays that response).
+pub type RecordSink = Arc<dyn Fn(WireRecord) + Send + Sync>;
 
 /// How a call went wrong between proxy and client; returned to hyper, which then drops the connection.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +128,7 @@ impl UpstreamTls {
     /// The CA file named by `DYNAMO_HARNESS_CA_FILE`, if any, beside the system's roots.
     pub fn from_env() -> Self {
         UpstreamTls {
-            ca_file: std::env::var_os(CA_FILE_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            ca_file: ca_file_from_env(),
             no_system_roots: false,
         }
     }
@@ -135,6 +140,22 @@ impl UpstreamTls {
             no_system_roots: false,
         }
     }
+}
+
+/// The CA file `DYNAMO_HARNESS_CA_FILE` names, if it is set and not empty: the one reading of the variable, for
+/// the proxy and for the SDK clients that trust the same file.
+pub fn ca_file_from_env() -> Option<PathBuf> {
+    std::env::var_os(CA_FILE_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The PEM text of a CA file, once it is known to hold at least one certificate (the SDK's trust store takes
+/// the text, rustls the parsed certificates); the error says which file and why.
+pub fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    pem_certificates(&pem, path)?;
+    Ok(pem)
 }
 
 /// The system's root certificates, loaded once per process (a few hundred files are parsed).
@@ -204,9 +225,16 @@ fn tls_config(
 fn read_pem_certificates(
     path: &Path,
 ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    pem_certificates(&read_ca_file(path)?, path)
+}
+
+/// Every certificate of `pem`, read from `path`; at least one.
+fn pem_certificates(
+    pem: &[u8],
+    path: &Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
     use rustls_pki_types::pem::PemObject as _;
-    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
-    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("CA file {}: not PEM certificates: {e}", path.display()))?;
     if certs.is_empty() {
@@ -248,13 +276,14 @@ impl WireProxy {
             upstream_base,
             client,
             records: Mutex::new(Vec::new()),
-            step: Mutex::new(Arc::from("")),
+            step: Mutex::new((None, Arc::from(""))),
             faults: Mutex::new(FaultSet::new(Vec::new())),
             last_call: Mutex::new(0),
             next_conn: AtomicU64::new(0),
             started: Instant::now(),
             counts_only: AtomicBool::new(false),
             faults_set: AtomicBool::new(false),
+            sink: Mutex::new(None),
         });
         let (shutdown, stop) = watch::channel(false);
         let acceptor = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop));
@@ -282,7 +311,13 @@ impl WireProxy {
 
     /// Labels the records of the calls that arrive from now on.
     pub fn set_step(&self, step: &str) {
-        *lock(&self.shared.step) = Arc::from(step);
+        *lock(&self.shared.step) = (None, Arc::from(step));
+    }
+
+    /// The same, for a numbered step of a case: later calls carry `number` in [`WireRecord::step_number`], so
+    /// the runner finds a step's calls without reading its label back.
+    pub fn set_numbered_step(&self, number: usize, label: &str) {
+        *lock(&self.shared.step) = (Some(number), Arc::from(label));
     }
 
     /// The records so far, in order of arrival, leaving them in place.
@@ -317,6 +352,13 @@ impl WireProxy {
         self.shared.counts_only.store(on, Ordering::SeqCst);
     }
 
+    /// Hands every record made from now on to `sink` instead of keeping it (`records` and `take_records`
+    /// then see none of them), so a recording that runs for hours holds no trace in memory; `None` goes back
+    /// to keeping them.
+    pub fn set_sink(&self, sink: Option<RecordSink>) {
+        *lock(&self.shared.sink) = sink;
+    }
+
     /// How often each rule of the last `set_faults` has applied, in rule order.
     pub fn fault_hits(&self) -> Vec<u64> {
         lock(&self.shared.faults).hits()
@@ -347,6 +389,15 @@ impl std::fmt::Debug for WireProxy {
             .field("addr", &self.addr)
             .field("upstream", &self.shared.upstream_url)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a call's record goes: the sink when one is set, else the records kept for `take_records`.
+fn push_record(shared: &Shared, record: WireRecord) {
+    let sink = lock(&shared.sink).clone();
+    match sink {
+        Some(sink) => sink(record),
+        None => lock(&shared.records).push(record),
     }
 }
 
@@ -470,7 +521,10 @@ async fn handle(
             round_to(shared.started.elapsed().as_secs_f64() * 1000.0, 1000.0),
         )
     };
-    let step = lock(&shared.step).to_string();
+    let (step_number, step) = {
+        let current = lock(&shared.step);
+        (current.0, current.1.to_string())
+    };
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -511,13 +565,14 @@ async fn handle(
         request_body,
         response_body: None,
         t_unix: Some(t_unix),
+        step_number,
     };
 
     let outcome = match &action {
         None => forward(&shared, &parts, body).await,
         Some(FaultAction::Reset) => {
             conn.reset.store(true, Ordering::SeqCst);
-            lock(&shared.records).push(record);
+            push_record(&shared, record);
             return Err(CallError::InjectedReset);
         }
         Some(FaultAction::LatencyMs(ms)) => {
@@ -555,7 +610,7 @@ async fn handle(
         .map(|t| t.rsplit_once('#').map_or(t, |(_, code)| code).to_owned());
     record.response = response;
     record.response_body = response_body;
-    lock(&shared.records).push(record);
+    push_record(&shared, record);
 
     let mut response = Response::new(Full::new(outcome.body));
     *response.status_mut() =
@@ -588,12 +643,12 @@ async fn forward(shared: &Shared, parts: &http::request::Parts, body: Bytes) -> 
             .client
             .request(request)
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| crate::error::one_line(&e))?;
         let (head, body) = response.into_parts();
         let body = body
             .collect()
             .await
-            .map_err(|e| error_chain(&e))?
+            .map_err(|e| crate::error::one_line(&e))?
             .to_bytes();
         Ok::<_, String>((head, body))
     }
@@ -618,21 +673,6 @@ async fn forward(shared: &Shared, parts: &http::request::Parts, body: Bytes) -> 
             }
         }
     }
-}
-
-/// An error with its sources, each text once ("client error (Connect): invalid peer certificate: UnknownIssuer"):
-/// hyper's own text alone does not say why a connection failed.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let text = error.to_string();
-        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
-            parts.push(text);
-        }
-        next = error.source();
-    }
-    parts.join(": ")
 }
 
 /// Forwards all but the last `n` write requests of a BatchWriteItem and reports those as unprocessed.
@@ -705,11 +745,11 @@ fn set_body_headers(headers: &mut HeaderMap, body: &Bytes) {
     );
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(&name.as_str())
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in HOP_BY_HOP {
         headers.remove(name);
     }

@@ -54,6 +54,9 @@ pub struct WireRecord {
     /// uses it for the `<NOW+d>` replacements and then drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t_unix: Option<f64>,
+    /// The number of the case step that was running (`WireProxy::set_numbered_step`); never written to a trace.
+    #[serde(skip)]
+    pub step_number: Option<usize>,
 }
 
 /// A body that could not be recorded as JSON. The PHP SDK sends an empty body when `json_encode` fails on
