@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::model::{Case, HttpRequest, OpenArgs, Step, StepExpect, StepOp};
+use super::model::{Case, HttpRequest, OpenArgs, Step, StepExpect, StepOp, WaitFor};
+use crate::subject::Level;
 
 /// What can go wrong reading the catalogue; every variant names the file (and the case, where known).
 #[derive(Debug, thiserror::Error)]
@@ -314,15 +315,25 @@ fn parse_case(
         .enumerate()
         .map(|(index, step)| parse_step(step).map_err(|e| format!("step {}: {e}", index + 1)))
         .collect::<Result<_, _>>()?;
-    for step in &case.steps {
-        if let StepOp::Http(request) = &step.op
-            && let Some(app) = &request.app
+    for request in case.http_requests() {
+        if let Some(app) = &request.app
             && app != "partner"
         {
             return Err(format!(
                 "`app: {app}`: the only other app a step can name is `partner`"
             ));
         }
+    }
+    if case.level == Level::Handler
+        && let Some(index) = case
+            .steps
+            .iter()
+            .position(|step| matches!(step.op, StepOp::Parallel(_)))
+    {
+        return Err(format!(
+            "step {}: `parallel` groups overlap HTTP requests; this is a handler-level case",
+            index + 1
+        ));
     }
     for (index, rule) in case.given.faults.iter().enumerate() {
         // Checked with the placeholders a run fills in; the runner parses them again with the case's values.
@@ -354,6 +365,80 @@ fn fill_for_check(rule: &Value) -> Value {
 }
 
 fn parse_step(raw: Value) -> Result<Step, String> {
+    let step = parse_any_step(raw)?;
+    if matches!(step.op, StepOp::Wait(_) | StepOp::Release { .. }) {
+        return Err(format!(
+            "`{}` is a member of a `parallel` group, not a step of its own",
+            step.op.name()
+        ));
+    }
+    Ok(step)
+}
+
+/// A `parallel` group: `http` members (sent, not awaited), `wait` and `release` members in between. The
+/// calls of overlapping requests interleave, so only the group itself can expect calls.
+fn parse_group(members: Vec<Value>) -> Result<StepOp, String> {
+    if members.is_empty() {
+        return Err("a `parallel` group lists its members".to_owned());
+    }
+    let members = members
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let member = parse_any_step(raw).map_err(|e| format!("member {}: {e}", index + 1))?;
+            match &member.op {
+                StepOp::Http(_) | StepOp::Wait(_) | StepOp::Release { .. } => {}
+                other => {
+                    return Err(format!(
+                        "member {}: a group holds `http`, `wait` and `release` members, not `{}`",
+                        index + 1,
+                        other.name()
+                    ));
+                }
+            }
+            let expects_calls = member
+                .expect
+                .as_ref()
+                .is_some_and(|e| e.calls.is_some() || e.calls_trace.is_some());
+            if expects_calls {
+                return Err(format!(
+                    "member {}: overlapping requests' calls interleave; expect calls on the group",
+                    index + 1
+                ));
+            }
+            if member.within_ms.is_some() {
+                return Err(format!(
+                    "member {}: `within_ms` is for steps of their own; a group's waits have deadlines",
+                    index + 1
+                ));
+            }
+            Ok(member)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !members.iter().any(|m| matches!(m.op, StepOp::Http(_))) {
+        return Err("a `parallel` group needs at least one `http` member".to_owned());
+    }
+    Ok(StepOp::Parallel(members))
+}
+
+/// `wait: {held: NAME}`, `wait: {calls: N}` or `wait: {answered: ACTOR}`.
+fn parse_wait(args: Map<String, Value>) -> Result<WaitFor, String> {
+    let allowed = "`held: HOLD`, `calls: N` or `answered: ACTOR`";
+    let mut entries = args.into_iter();
+    let (Some((kind, value)), None) = (entries.next(), entries.next()) else {
+        return Err(format!("wait for one thing: {allowed}"));
+    };
+    match (kind.as_str(), value) {
+        ("held", Value::String(name)) => Ok(WaitFor::Held(name)),
+        ("answered", Value::String(actor)) => Ok(WaitFor::Answered(actor)),
+        ("calls", Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => {
+            Ok(WaitFor::Calls(n.as_u64().unwrap_or(1) as usize))
+        }
+        (kind, value) => Err(format!("`{kind}: {value}`: wait for {allowed}")),
+    }
+}
+
+fn parse_any_step(raw: Value) -> Result<Step, String> {
     let Value::Object(mut map) = raw else {
         return Err("a step must be a map such as `read: {id: abc}`".to_owned());
     };
@@ -386,6 +471,31 @@ fn parse_step(raw: Value) -> Result<Step, String> {
         ));
     }
     let (name, args) = map.into_iter().next().expect("one key");
+    if name == "parallel" {
+        let Value::Array(members) = args else {
+            return Err("`parallel:` takes a list of members".to_owned());
+        };
+        let op = parse_group(members).map_err(|e| format!("parallel: {e}"))?;
+        if let Some(e) = &expect
+            && *e
+                != (StepExpect {
+                    calls: e.calls.clone(),
+                    calls_trace: e.calls_trace.clone(),
+                    ..StepExpect::default()
+                })
+        {
+            return Err(
+                "a `parallel` group expects only `calls` or `calls_trace`; its members expect the rest"
+                    .to_owned(),
+            );
+        }
+        return Ok(Step {
+            op,
+            actor,
+            expect,
+            within_ms,
+        });
+    }
     let args = match args {
         Value::Null => Map::new(),
         Value::Object(args) => args,
@@ -459,6 +569,10 @@ fn parse_op(name: &str, mut args: Map<String, Value>) -> Result<StepOp, String> 
             serde_json::from_value::<HttpRequest>(Value::Object(std::mem::take(&mut args)))
                 .map_err(|e| e.to_string())?,
         ),
+        "wait" => StepOp::Wait(parse_wait(std::mem::take(&mut args))?),
+        "release" => StepOp::Release {
+            hold: string("hold")?,
+        },
         other => return Err(format!("unknown operation `{other}`")),
     };
     if let Some(extra) = args.keys().next() {
@@ -578,5 +692,48 @@ cases:
             .to_string();
         assert!(error.contains("case C9"), "{error}");
         assert!(error.contains("unknown operation `reed`"), "{error}");
+    }
+
+    #[test]
+    fn parallel_groups_are_checked_at_load() {
+        let case = |steps: &str| {
+            format!("group: X\ncases:\n  - id: P1\n    level: http\n    steps:\n{steps}")
+        };
+        let group = "      - parallel:\n          - http: {path: /session}\n          - wait: {held: a}\n          - release: {hold: a}\n";
+        let cases = load_str(&case(group)).unwrap();
+        let StepOp::Parallel(members) = &cases[0].steps[0].op else {
+            panic!("{:?}", cases[0].steps[0]);
+        };
+        assert_eq!(members[1].op, StepOp::Wait(WaitFor::Held("a".into())));
+        assert_eq!(members[2].op, StepOp::Release { hold: "a".into() });
+        for (steps, message) in [
+            ("      - wait: {held: a}\n", "member of a `parallel` group"),
+            (
+                "      - parallel:\n          - read: {id: a}\n",
+                "not `read`",
+            ),
+            (
+                "      - parallel:\n          - wait: {calls: 2}\n",
+                "at least one `http` member",
+            ),
+            (
+                "      - parallel:\n          - http: {path: /}\n            expect: {calls: []}\n",
+                "expect calls on the group",
+            ),
+            (
+                "      - parallel:\n          - http: {path: /}\n          - wait: {hled: a}\n",
+                "wait for `held: HOLD`",
+            ),
+            (
+                "      - parallel:\n          - http: {path: /}\n        expect: {status: 200}\n",
+                "expects only `calls`",
+            ),
+        ] {
+            let error = load_str(&case(steps)).unwrap_err().to_string();
+            assert!(error.contains(message), "{steps}: {error}");
+        }
+        let handler_level = "group: X\ncases:\n  - id: P2\n    steps:\n".to_owned() + group;
+        let error = load_str(&handler_level).unwrap_err().to_string();
+        assert!(error.contains("handler-level case"), "{error}");
     }
 }

@@ -6,5 +6,5 @@ mod model;
 pub use load::{LoadError, builtin_dir, check_dirs, load_dirs, load_file};
 pub use model::{
     AppGiven, Case, ClockGiven, CookieExpectation, DataFate, Deviation, Expect, ExpectedCall,
-    Given, HttpRequest, Step, StepExpect, StepOp,
+    Given, HttpRequest, Step, StepExpect, StepOp, WaitFor,
 };

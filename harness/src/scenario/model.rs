@@ -3,33 +3,43 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::subject::Level;
 
-/// One conformance case.
-#[derive(Debug, Clone, Deserialize)]
+/// One conformance case: what is given, the steps with what each must return, and what is expected at the end.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// Unique across every folder of a run: the session-semantics.md §6 id where there is one (`C12`), else a
+    /// name of ours (`TRACE-cli_session_demo`).
     pub id: String,
+    /// What the case shows, in a line.
     #[serde(default)]
     pub title: String,
+    /// Where the behaviour is specified (`"§6 C12; §1.5 read"`).
     #[serde(default)]
     pub spec: Option<String>,
     /// Filled by the loader: the file's `group`.
     #[serde(default)]
+    #[schemars(skip)]
     pub group: String,
+    /// `handler` (handler operations) or `http` (requests to a web app).
     #[serde(default = "default_level")]
+    #[schemars(schema_with = "crate::schema::level")]
     pub level: Level,
     /// `open()` arguments called on every new handler before its first step; `null` for none.
     #[serde(default)]
     pub open: Option<OpenArgs>,
+    /// What holds before the first step: handler config, seeded items, clock, faults, capabilities needed.
     #[serde(default)]
     pub given: Given,
     /// Parsed by the loader (each step is a one-key map naming its operation).
     #[serde(skip)]
     pub steps: Vec<Step>,
+    /// What is checked at the end of the case: the DynamoDB calls in order, the final table.
     #[serde(default)]
     pub expect: Expect,
     /// Long-running (for example the SDK's full retry backoff): skipped unless `--slow`.
@@ -39,7 +49,7 @@ pub struct Case {
     /// Cases that sweep TTL on a backend whose sweep covers every table run alone without saying so.
     #[serde(default)]
     pub alone: bool,
-    /// A reason to skip the case everywhere (a known gap, said plainly).
+    /// A reason to skip the case everywhere (a known gap, said plainly: what is missing).
     #[serde(default)]
     pub skip: Option<String>,
     /// A free-form note for readers.
@@ -57,9 +67,13 @@ pub struct Case {
 impl Case {
     /// Whether a step talks to the second app of a pair (cross-runtime and multi-node cases).
     pub fn needs_partner(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|step| matches!(&step.op, StepOp::Http(request) if request.app.as_deref() == Some("partner")))
+        self.http_requests()
+            .any(|request| request.app.as_deref() == Some("partner"))
+    }
+
+    /// Every HTTP request of the case, those inside `parallel` groups included.
+    pub fn http_requests(&self) -> impl Iterator<Item = &HttpRequest> {
+        self.steps.iter().flat_map(Step::http_requests)
     }
 }
 
@@ -67,37 +81,49 @@ fn default_level() -> Level {
     Level::Handler
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// The arguments of PHP's `open($save_path, $name)`.
+#[derive(Debug, Clone, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenArgs {
+    /// `session.save_path`; the handler ignores it.
     #[serde(default)]
     pub save_path: String,
+    /// The session name, e.g. `CAKEPHP`.
     pub name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What holds before the first step.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Given {
-    /// SDK handler options; a `null` value removes a key the defaults set.
+    /// SDK handler options, keys exactly as a PHP array would carry them (`table_name: "{table}"`, `locking`,
+    /// `session_lifetime`, ...); a `null` value removes a key the defaults set.
     #[serde(default)]
     pub config: Map<String, Value>,
+    /// PHP's ini `session.gc_maxlifetime` when the handler is built (`session_lifetime` falls back to it).
     #[serde(default)]
     pub gc_maxlifetime: Option<i64>,
+    /// Client options: `{retries: N}`.
     #[serde(default)]
     pub client: ClientGiven,
+    /// Items seeded into the table before the first step.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::items")]
     pub items: Vec<Value>,
     #[serde(default)]
     pub clock: ClockGiven,
     /// Wire-proxy fault rules (dynamo-wire's `FaultRule`), kept as data until the runner installs them.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::fault_rules")]
     pub faults: Vec<Value>,
     /// Backend capabilities the case depends on.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::capabilities")]
     pub requires: Vec<dynamo_backends::Capability>,
-    /// Only these subjects run the case.
+    /// Only these subjects run the case (`rust`, `php`, `rust-http`, `php-http`, ...); the others skip it.
     #[serde(default)]
     pub subjects: Option<Vec<String>>,
+    /// With `subjects`: the reason the other subjects report.
     #[serde(default)]
     pub skip_reason: Option<String>,
     /// The table's hash key when it is not the config's (rarely needed).
@@ -111,6 +137,7 @@ pub struct Given {
     pub app: AppGiven,
     /// Trace expectations: which case ids stand for the trace's `<SIDn>` placeholders.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::sids")]
     pub sids: BTreeMap<String, String>,
 }
 
@@ -121,7 +148,7 @@ fn yes() -> bool {
 /// Web-app settings a case needs (absent: the run's own, e.g. `--locking`). The runner starts one app per
 /// distinct value (compared as a whole, by value) and hands it the settings when it starts
 /// ([`crate::subject::app_env`]; docs/seams.md, "Per-case app configuration").
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppGiven {
     /// The handler's locking mode (COMANAGE_REGISTRY_DYNAMODB_PHPSESSIONS_LOCKING).
@@ -133,10 +160,12 @@ pub struct AppGiven {
     pub session: Map<String, Value>,
     /// PHP ini settings made with `ini_set` before the session starts (`session.gc_probability`, ...).
     #[serde(default, deserialize_with = "ini_values")]
+    #[schemars(schema_with = "crate::schema::ini_values")]
     pub ini: BTreeMap<String, String>,
     /// Environment variables of the app: a value sets one (`{endpoint}` and `{table}` stand for the app's
     /// DynamoDB endpoint and table), `null` unsets one.
     #[serde(default, deserialize_with = "env_values")]
+    #[schemars(schema_with = "crate::schema::env_values")]
     pub env: BTreeMap<String, Option<String>>,
 }
 
@@ -187,9 +216,11 @@ fn env_values<'de, D: serde::Deserializer<'de>>(
         .collect()
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Options of the DynamoDB client the handler is built with.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientGiven {
+    /// Retries after the first attempt; `null` is the SDK's default (10 for DynamoDB).
     #[serde(default)]
     pub retries: Option<u32>,
 }
@@ -224,7 +255,7 @@ impl<'de> Deserialize<'de> for ClockGiven {
 }
 
 /// One step: the operation, which handler or client runs it, and what it must return.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub op: StepOp,
     pub actor: String,
@@ -234,38 +265,91 @@ pub struct Step {
     pub within_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Step {
+    /// The step's HTTP request, or a `parallel` group's.
+    pub fn http_requests(&self) -> Box<dyn Iterator<Item = &HttpRequest> + '_> {
+        match &self.op {
+            StepOp::Http(request) => Box::new(std::iter::once(request)),
+            StepOp::Parallel(members) => Box::new(members.iter().flat_map(Step::http_requests)),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+/// A step's operation. In files each is the one key of a step's map (`read: {id: abc}`); the schema of that
+/// form is built from this type in [`crate::schema`].
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepOp {
+    /// Handler level: a fresh handler object for `as`, with optional overrides of the case's config and ini.
     NewHandler {
+        /// Merged over the case's `config`.
+        #[schemars(default)]
         config: Map<String, Value>,
         gc_maxlifetime: Option<i64>,
     },
+    /// Handler level: `open($save_path, $name)`.
     Open(OpenArgs),
-    Read {
-        id: String,
-    },
-    Write {
-        id: String,
-        data: Vec<u8>,
-    },
+    /// Handler level: `read($id)`; the id is without the `CAKEPHP_` prefix.
+    Read { id: String },
+    /// Handler level: `write($id, $data)`.
+    #[schemars(with = "crate::schema::WriteArgs")]
+    Write { id: String, data: Vec<u8> },
+    /// Handler level: `close()`, with PHP's `session_id()` at close time (`""` outside a session).
     Close {
+        #[schemars(default)]
         session_id: String,
     },
-    Destroy {
-        id: String,
-    },
+    /// Handler level: `destroy($id)`.
+    Destroy { id: String },
+    /// Handler level: `gc($max_lifetime)` (the SDK's handler does nothing there).
     Gc {
+        #[schemars(default = "crate::schema::default_max_lifetime")]
         max_lifetime: i64,
     },
+    /// Handler level: the handler's `garbageCollect()` (a Scan and batched deletes).
+    #[schemars(with = "crate::schema::NoArgs")]
     GarbageCollect,
+    /// DynamoDB's TTL process at the case's time: the backend's own where it can run one on demand, else the
+    /// harness's (items whose lifetime attribute is a Number below now and at most five years old go).
+    #[schemars(with = "crate::schema::NoArgs")]
     TtlSweep,
+    /// Handler level: moves the subject's clock (frozen or offset clocks only).
     Clock {
+        /// Seconds; negative moves it back.
         advance: i64,
     },
+    /// Puts items mid-case, as another process would (a put replaces a whole item).
     Seed {
+        #[schemars(schema_with = "crate::schema::items")]
         items: Vec<Value>,
     },
+    /// HTTP level: one request by the client named `as` (each keeps its own cookie jar and User-Agent).
     Http(HttpRequest),
+    /// Requests in flight at the same time: the group's `http` members are sent without waiting for their
+    /// answers, `wait` and `release` members run in order between them, and the group ends when every request
+    /// has answered (docs/seams.md, "Holds").
+    #[schemars(with = "Vec<crate::schema::ParallelMember>")]
+    Parallel(Vec<Step>),
+    /// Inside a `parallel` group: wait (with a deadline) until something has happened.
+    Wait(WaitFor),
+    /// Inside a `parallel` group: `POST /hold/N/release` on the subject's app.
+    Release {
+        #[schemars(pattern(r"^[A-Za-z0-9_-]{1,64}$"))]
+        hold: String,
+    },
+}
+
+/// What a `wait` member of a `parallel` group waits for. Each is polled against a deadline, never a blind sleep.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(rename_all = "snake_case")]
+pub enum WaitFor {
+    /// At least one request is held at the named hold (`GET /hold/N`).
+    Held(String),
+    /// The wire proxy has seen at least this many DynamoDB calls since the group began.
+    Calls(#[schemars(range(min = 1))] usize),
+    /// The member request sent `as` this actor has answered.
+    Answered(String),
 }
 
 impl StepOp {
@@ -283,22 +367,31 @@ impl StepOp {
             StepOp::Clock { .. } => "clock",
             StepOp::Seed { .. } => "seed",
             StepOp::Http(_) => "http",
+            StepOp::Parallel(_) => "parallel",
+            StepOp::Wait(_) => "wait",
+            StepOp::Release { .. } => "release",
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One request to a test app (the HTTP contract in docs/seams.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpRequest {
+    /// `GET` or `POST`.
     #[serde(default = "default_method")]
     pub method: String,
+    /// A route of the test apps' contract (docs/seams.md): `/session`, `/session/set`, `/session/ops`, ...
     pub path: String,
+    /// The JSON body (`{values: {Foo: bar}}`, `{ops: [...]}`).
     #[serde(default)]
     pub body: Option<Value>,
+    /// The client's User-Agent from this request on (CakePHP checks its md5 against `Config.userAgent`).
     #[serde(default)]
     pub user_agent: Option<String>,
     /// `partner`: send to the second web app of a pair (`--subjects php-http+rust-http`).
     #[serde(default)]
+    #[schemars(pattern(r"^partner$"))]
     pub app: Option<String>,
 }
 
@@ -306,20 +399,27 @@ fn default_method() -> String {
     "GET".to_owned()
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What one step must return (and, optionally, which DynamoDB calls it alone made).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepExpect {
-    /// Present (even as `null`) when the return value is checked.
+    /// Handler level: the return value, `true`, `false`, `null`, a string (bytes as UTF-8; `<NOW±d>` is the
+    /// handler's clock) or `{b64: ...}`. Present (even as `null`) when the return value is checked.
     #[serde(default, deserialize_with = "some_value")]
     pub value: Option<Value>,
+    /// The exact list of E_USER_WARNING texts; `*` in a text matches any run of characters.
     #[serde(default)]
     pub warnings: Option<Vec<String>>,
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::exception_class")]
     pub exception: Option<String>,
+    /// HTTP level: the status code (200 is expected even without `expect`).
     #[serde(default)]
     pub status: Option<u16>,
+    /// HTTP level: a JSON subset the response body must contain.
     #[serde(default)]
     pub json: Option<Value>,
+    /// HTTP level: what the response does to the session cookie.
     #[serde(default)]
     pub cookie: Option<CookieExpectation>,
     /// With `within_ms`: the step must still be running at its time limit (a call the SDK never gives up).
@@ -327,6 +427,7 @@ pub struct StepExpect {
     pub still_running: Option<bool>,
     /// The DynamoDB calls this step alone made (inline).
     #[serde(default)]
+    #[schemars(with = "Option<Vec<crate::schema::ExpectedCallText>>")]
     pub calls: Option<Vec<ExpectedCall>>,
     /// The DynamoDB calls this step alone made, as a recorded trace (HTTP traces record one request each).
     #[serde(default)]
@@ -334,7 +435,7 @@ pub struct StepExpect {
 }
 
 /// What a response must do to the session cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CookieExpectation {
     /// A session id different from the one the client held.
@@ -354,21 +455,33 @@ fn some_value<'de, D: serde::Deserializer<'de>>(
     Value::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What is checked at the end of a case.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The DynamoDB calls in order, compared after normalisation (map order not significant).
     #[serde(default)]
+    #[schemars(with = "Option<Vec<crate::schema::ExpectedCallText>>")]
     pub calls: Option<Vec<ExpectedCall>>,
+    /// Instead of `calls`: a JSONL trace in the `fixtures/sdk-traces` format, relative to the scenario file.
     #[serde(default)]
     pub calls_trace: Option<String>,
+    /// Only counts per operation (`{GetItem: 1, UpdateItem: 2}`), when the exact requests are not the point.
     #[serde(default)]
     pub calls_count: Option<BTreeMap<String, usize>>,
+    /// The exact final table (order not significant).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::expected_items")]
     pub table: Option<Vec<Value>>,
+    /// Items (by key) that must be in the final table.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::expected_items")]
     pub table_contains: Option<Vec<Value>>,
+    /// Items (by key) that must not be in the final table.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::expected_items")]
     pub table_lacks: Option<Vec<Value>>,
+    /// A named hazard this case demonstrates (reported by name when the case passes).
     #[serde(default)]
     pub hazard: Option<String>,
     /// What became of the session data: `kept` or `lost` (the fault table's last column). The case's table
@@ -377,17 +490,20 @@ pub struct Expect {
     pub data: Option<DataFate>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// What became of the session data under a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DataFate {
+    /// The data written is what the table holds.
     Kept,
+    /// The write was lost.
     Lost,
 }
 
 pub use dynamo_wire::expect::ExpectedCall;
 
 /// A documented, deliberate difference of one subject from the SDK's behaviour.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deviation {
     /// Why the subject differs, in a sentence a reviewer can check.
