@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use clap::Args;
 use dynamo_backends::BackendKind;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,14 +24,18 @@ pub const DEFAULT_JOBS: u16 = 16;
 /// Run the conformance catalogue against session handlers and report a case × subject × backend matrix.
 ///
 /// Every case of scenarios/conformance (plus any --scenarios folders) is played against every subject on every
-/// backend. Each case gets a fresh table; every DynamoDB call goes through a recording proxy and is compared with
-/// the SDK's semantics. Exit status: 0 when nothing failed, 1 when a case failed, 2 when the run itself broke.
+/// backend. Each case gets a fresh table (with --table, a key prefix of its own on one existing table); every
+/// DynamoDB call goes through a recording proxy and is compared with the SDK's semantics. Exit status: 0 when nothing failed, 1 when a case failed, 2 when the run itself broke.
 #[derive(Debug, Args)]
 pub struct ConformArgs {
     /// Subjects to test, comma-separated: rust, php, php-http, rust-http; a pair of web apps such as
     /// php-http+rust-http shares one table and runs the cross-app cases (log in on one, continue on the other);
     /// cmd:NAME=COMMAND, any program speaking the handler-operations protocol (docs/handler-protocol.md), e.g.
-    /// 'cmd:rust-worker=dynamo-harness worker'.
+    /// 'cmd:rust-worker=dynamo-harness worker'; http:NAME=URL, a web app someone else runs speaking the HTTP
+    /// contract (docs/seams.md), with --table (its table) and --backend endpoint: cases that need another app
+    /// configuration than --locking and --app-cookie say, faults or two apps are skipped, and its DynamoDB
+    /// calls, made out of sight, are not checked; an app that does not answer GET /health stops the run (exit
+    /// 2).
     #[arg(long, value_delimiter = ',', default_value = "rust")]
     pub subjects: Vec<String>,
 
@@ -111,10 +116,42 @@ pub struct ConformArgs {
     /// List the cases that would run, and stop.
     #[arg(long)]
     pub list: bool,
+
+    /// Print the JSON Schema of the scenario format, generated from the harness's types, and stop: the
+    /// shipped copy is scenarios/scenario.schema.json (`conform --schema > scenarios/scenario.schema.json`);
+    /// editors use it to check and complete scenario files (scenarios/conformance/README.md).
+    #[arg(long)]
+    pub schema: bool,
+
+    /// Play every case on this one existing table instead of a table per case: for real AWS, where an
+    /// operator provisions the table (keyed `id`, as fixtures/cloudformation) and a run may not create any.
+    /// Needs --backend endpoint. Every key the run writes begins with a random prefix of its own (each case's
+    /// longer still), so other runs' and other users' items stay out of sight and untouched; cases that need a
+    /// table of their own (another key, none at all) or scan the whole table (garbage collection) are skipped
+    /// with the reason, and TTL sweeps are the harness's, over the case's own items. At the end, and after
+    /// Ctrl-C, the run deletes its items and prints its DynamoDB calls and an estimate of the request units
+    /// they consumed (4 KB per strongly consistent read unit, 1 KB per write unit, from the sizes of the
+    /// requests and answers it saw: an estimate, not AWS's bill).
+    #[arg(long = "table", visible_alias = "shared-table", value_name = "NAME")]
+    pub shared_table: Option<String>,
+
+    /// With http:NAME=URL subjects: the session name (PHP's, = the cookie) that app runs with; its keys are
+    /// <it>_<sid>, and the run clears those before each case and at the end, so give the app a table or a
+    /// session name of its own. It must end in CAKEPHP, the catalogue's key prefix (e.g. t1CAKEPHP).
+    #[arg(long, value_name = "NAME", default_value = "CAKEPHP")]
+    pub app_cookie: String,
 }
 
 pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
+    if args.schema {
+        print!("{}", crate::schema::scenario_schema_json());
+        return Ok(ExitCode::SUCCESS);
+    }
     for subject in &args.subjects {
+        if crate::subject::external::is_external(subject) {
+            // Say what is wrong with it rather than list the subjects.
+            crate::subject::external::ExternalSpec::parse(subject).map_err(anyhow::Error::msg)?;
+        }
         if !crate::subject::is_known(subject) {
             let known: Vec<String> = KNOWN_SUBJECTS
                 .iter()
@@ -128,6 +165,7 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     }
     args.remote
         .check(args.target.endpoint.as_deref(), &args.backends)?;
+    let externals = check_shared_table(&args)?;
     let mut dirs = Vec::new();
     if !args.no_builtin {
         dirs.push(scenario::builtin_dir());
@@ -181,12 +219,23 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         let view = Arc::clone(&progress_view);
         Arc::new(move |line: &str| view.println(&format!("  {line}")))
     };
+    for spec in &externals {
+        // An app that does not answer is an error of the run (exit 2), not a column of skips.
+        crate::subject::external::ExternalApp::probe(spec, args.locking).await?;
+    }
+    let shared = args
+        .shared_table
+        .as_deref()
+        .map(|name| Arc::new(plan::SharedTable::new(name, &args.app_cookie)));
     let plan = Plan {
         cases,
         subjects: args.subjects.clone(),
         backends: args.backends.clone(),
         target: args.target.target(),
-        options: RunOptions { slow: args.slow },
+        options: RunOptions {
+            slow: args.slow,
+            shared: shared.clone(),
+        },
         settings: SubjectSettings {
             php_vendor: args.php_vendor.clone(),
             php_server: args.php_server,
@@ -197,17 +246,40 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         ttl_process: args.ttl_process,
     };
     let run = plan::run(&plan, usize::from(args.jobs), progress, &on_event);
-    let (mut results, interrupted) = match super::interrupt::until_interrupted(run).await? {
+    let outcome = super::interrupt::until_interrupted(run).await?;
+    progress_view.finish();
+    // The run's items go whatever happened, a failed or interrupted run included.
+    let removed = match &shared {
+        Some(shared) => Some(
+            shared
+                .remove_run_items(!externals.is_empty())
+                .await
+                .with_context(|| {
+                    format!(
+                        "removing the run's items (keys {}*) from table {}",
+                        shared.run_prefix, shared.name
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let (results, interrupted) = match outcome {
         super::interrupt::Outcome::Done(results) => (results?, false),
         super::interrupt::Outcome::Interrupted => (
             finished.in_order(&plan.backends, &plan.subjects, &plan.cases),
             true,
         ),
     };
-    progress_view.finish();
-    report::write_folder(&args.report, &mut results, &progress_view.backends())?;
+    report::write_folder(&args.report, &results, &progress_view.backends())?;
     print!("{}", report::terminal::render(&results, args.verbose));
     println!("report: {}", args.report.display());
+    if let (Some(shared), Some(removed)) = (&shared, removed) {
+        let app = externals.first().map(|spec| spec.label());
+        print!(
+            "{}",
+            shared_table_lines(shared, &results, removed, app.as_deref())
+        );
+    }
     if interrupted {
         eprintln!(
             "interrupted (Ctrl-C): the report holds the {} of {total} results that finished",
@@ -221,6 +293,94 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Refuses what cannot run on a shared table, and returns the `http:` subjects (which need one).
+fn check_shared_table(
+    args: &ConformArgs,
+) -> anyhow::Result<Vec<crate::subject::external::ExternalSpec>> {
+    use crate::subject::external::{ExternalSpec, is_external};
+    let externals = args
+        .subjects
+        .iter()
+        .filter(|s| is_external(s))
+        .map(|s| ExternalSpec::parse(s).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(first) = externals.first()
+        && args.shared_table.is_none()
+    {
+        anyhow::bail!(
+            "subject {} needs --table NAME: the app's own table, which the run seeds and checks (with \
+             --backend endpoint --endpoint URL)",
+            first.label()
+        );
+    }
+    if externals.len() > 1 {
+        anyhow::bail!(
+            "one http:NAME=URL subject at a time: each clears the items of its session name (--app-cookie) \
+             before every case"
+        );
+    }
+    if args.shared_table.is_some() && args.backends != [BackendKind::Endpoint] {
+        anyhow::bail!(
+            "--table plays on an existing table: it needs --backend endpoint (the other backends start \
+             empty), not --backend {}",
+            args.backends
+                .iter()
+                .map(|kind| kind.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    let cookie = &args.app_cookie;
+    let expected = crate::conform::http::COOKIE_NAME;
+    if !cookie.ends_with(expected) || !cookie.chars().all(|c| c.is_ascii_alphanumeric()) {
+        anyhow::bail!(
+            "--app-cookie {cookie:?}: letters and digits ending in {expected} (the catalogue's keys are \
+             {expected}_<sid>)"
+        );
+    }
+    Ok(externals)
+}
+
+/// The closing lines of a shared-table run: what it removed, its calls, and the request units they took.
+fn shared_table_lines(
+    shared: &plan::SharedTable,
+    results: &[crate::conform::result::CaseResult],
+    removed: usize,
+    external_app: Option<&str>,
+) -> String {
+    use crate::conform::table::{READ_UNIT, WRITE_UNIT, units};
+    let (mut reads, mut writes, mut calls) = (0u64, 0u64, 0u64);
+    let size = |v: &serde_json::Value| v.to_string().len() as u64;
+    for record in results.iter().flat_map(|r| &r.records) {
+        calls += 1;
+        match record.op.as_str() {
+            // Reads are charged for what they return; writes for the item they write.
+            "GetItem" | "BatchGetItem" | "Query" | "Scan" => {
+                reads += units(size(&record.response), READ_UNIT)
+            }
+            "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" => {
+                writes += units(size(&record.request), WRITE_UNIT)
+            }
+            _ => {}
+        }
+    }
+    let (own_calls, own_reads, own_writes) = shared.tally.totals();
+    let app_keys = external_app
+        .map(|app| format!(", and {}_* of {app}", shared.app_cookie))
+        .unwrap_or_default();
+    format!(
+        "table {}: removed the run's {removed} item(s) (keys {}*{app_keys})\n\
+         calls: {} ({calls} by the subjects, {own_calls} by the harness: seeds, checks, clean-up)\n\
+         estimated request units: {} read, {} write (a read unit per 4 KB read strongly consistent, a write \
+         unit per 1 KB written, from the sizes seen: an estimate)\n",
+        shared.name,
+        shared.run_prefix,
+        calls + own_calls,
+        reads + own_reads,
+        writes + own_writes,
+    )
 }
 
 /// `--check`: every problem of the folders' scenario files, one per line; exit 1 if any.
@@ -334,7 +494,7 @@ impl ProgressView {
                 if let Some(at) = state.running.iter().position(|(k, _)| *k == key) {
                     state.running.remove(at);
                 }
-                match result.status {
+                match result.status() {
                     Status::Pass => state.tally.pass += 1,
                     Status::Fail => state.tally.fail += 1,
                     Status::Skip => state.tally.skip += 1,

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -17,7 +17,7 @@ use dynamo_wire::WireProxy;
 
 use super::result::CaseResult;
 use super::runner::{Backdrop, HttpBackdrop, RunOptions, run_case};
-use super::table;
+use super::table::{self, Scope, Tally};
 use crate::scenario::{AppGiven, Case, StepOp};
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
 
@@ -34,6 +34,87 @@ pub struct Plan {
     pub settings: SubjectSettings,
     /// Which TTL process `ttl_sweep` steps run.
     pub ttl_process: TtlProcessChoice,
+}
+
+/// `conform --table NAME`: one existing table for the whole run (real AWS, where an operator provisions the
+/// table and a run may not create any). Every key the run writes begins with `run_prefix`; each case (each web
+/// app the harness starts) has a longer prefix of its own, see [`Scope`].
+#[derive(Debug)]
+pub struct SharedTable {
+    pub name: String,
+    /// Letters and digits (it goes into PHP session names), random per run.
+    pub run_prefix: String,
+    /// The session name of the `http:NAME=URL` apps (`--app-cookie`): their keys are `<it>_<sid>`.
+    pub app_cookie: String,
+    /// The harness's own calls on the table (seeds, checks, clean-up).
+    pub tally: Arc<Tally>,
+    /// The backend's client, once it is up: the clean-up after the run (or after Ctrl-C) uses it.
+    client: OnceLock<aws_sdk_dynamodb::Client>,
+}
+
+impl SharedTable {
+    pub fn new(name: &str, app_cookie: &str) -> Self {
+        SharedTable {
+            name: name.to_owned(),
+            run_prefix: run_prefix(),
+            app_cookie: app_cookie.to_owned(),
+            tally: Arc::default(),
+            client: OnceLock::new(),
+        }
+    }
+
+    /// Deletes the run's items: those under its prefix, and with `external_app`, those under the
+    /// `http:` app's session name (its cases' sessions). Returns how many went; nothing before the backend
+    /// came up.
+    pub async fn remove_run_items(&self, external_app: bool) -> anyhow::Result<usize> {
+        let Some(client) = self.client.get() else {
+            return Ok(0);
+        };
+        let mut removed =
+            table::remove_prefixed(client, &self.name, &self.run_prefix, &self.tally).await?;
+        if external_app {
+            let app_keys = format!("{}_", self.app_cookie);
+            removed += table::remove_prefixed(client, &self.name, &app_keys, &self.tally).await?;
+        }
+        Ok(removed)
+    }
+
+    /// A case's (or a started web app's) scope: `<run prefix><tag><n>k`, the closing `k` so that no number
+    /// runs on into another's (`c1k` is no prefix of `c12k`).
+    fn scope(&self, tag: &str, n: usize) -> Scope {
+        Scope::prefixed(
+            &self.name,
+            format!("{}{tag}{n}k", self.run_prefix),
+            Arc::clone(&self.tally),
+        )
+    }
+
+    /// The scope of an `http:` app: its keys as it writes them, `<session name>_<sid>`.
+    fn external_scope(&self) -> Scope {
+        Scope {
+            table: self.name.clone(),
+            prefix: String::new(),
+            filter: format!("{}_", self.app_cookie),
+            cookie: self.app_cookie.clone(),
+            tally: Arc::clone(&self.tally),
+        }
+    }
+}
+
+/// `h` and eight letters or digits from the clock and the process id: unique enough among runs on one table.
+fn run_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut n = (nanos ^ (u128::from(std::process::id()) << 64)) % 36u128.pow(8);
+    let mut prefix = String::from("h");
+    for _ in 0..8 {
+        let digit = (n % 36) as u32;
+        prefix.push(char::from_digit(digit, 36).unwrap_or('0'));
+        n /= 36;
+    }
+    prefix
 }
 
 /// Which TTL process `ttl_sweep` steps run.
@@ -137,7 +218,13 @@ pub async fn run(
                 ))
                 .await
                 .with_context(|| format!("starting the {kind} backend"))?;
-                let backdrop = backdrop_of(backend.as_ref(), plan.ttl_process).await?;
+                let mut backdrop = backdrop_of(backend.as_ref(), plan.ttl_process).await?;
+                if let Some(shared) = &plan.options.shared {
+                    table::check_shared(&backdrop.client, &shared.name).await?;
+                    let _ = shared.client.set(backdrop.client.clone());
+                    // The backend's own TTL sweep covers every table, other runs' items included.
+                    backdrop.sweeper = None;
+                }
                 on_event(Event::BackendUp {
                     name: kind.as_str(),
                     capabilities: backend.capabilities(),
@@ -240,10 +327,18 @@ fn passes<'a>(plan: &'a Plan, subject: &str) -> Vec<Pass<'a>> {
                 .as_ref()
                 .is_some_and(|only| !only.iter().any(|s| s == subject));
         let app = match case.level {
-            Level::Http if crate::subject::is_http(subject) && !skipped => AppGiven {
-                locking: Some(case.given.app.locking.unwrap_or(plan.settings.locking)),
-                ..case.given.app.clone()
-            },
+            // An app the harness did not start runs one configuration: one pass, so its cases take turns on
+            // its table (the app skips those that need another configuration).
+            Level::Http
+                if crate::subject::is_http(subject)
+                    && !crate::subject::external::is_external(subject)
+                    && !skipped =>
+            {
+                AppGiven {
+                    locking: Some(case.given.app.locking.unwrap_or(plan.settings.locking)),
+                    ..case.given.app.clone()
+                }
+            }
             _ => default.clone(),
         };
         match passes.iter_mut().find(|p| p.app == app) {
@@ -277,6 +372,8 @@ struct Pool<'a> {
 struct Lane {
     subject: Box<dyn crate::subject::Subject>,
     app: Option<(WireProxy, String)>,
+    /// On a shared table: the web app's scope (its cases share it, one at a time).
+    scope: Option<Scope>,
 }
 
 impl Lane {
@@ -284,8 +381,20 @@ impl Lane {
         pool: &Pool<'_>,
         settings: &SubjectSettings,
         table: Option<String>,
+        scope: Option<Scope>,
     ) -> anyhow::Result<Self> {
+        let mut settings = settings.clone();
+        if let Some(scope) = scope.as_ref().filter(|s| !s.prefix.is_empty()) {
+            // PHP's session name is the cookie's name and the key's prefix: the app's keys carry the scope's.
+            settings.app_session.insert(
+                "cookie".to_owned(),
+                serde_json::Value::String(scope.cookie.clone()),
+            );
+        }
         let app = match table {
+            Some(table) if pool.plan.options.shared.is_some() => {
+                Some((WireProxy::start(&pool.backdrop.upstream_url).await?, table))
+            }
             Some(table) => {
                 table::provision(
                     &pool.backdrop.client,
@@ -311,8 +420,15 @@ impl Lane {
                 .as_ref()
                 .map_or_else(|| APP_TABLE.to_owned(), |(_, table)| table.clone()),
         };
-        let subject = crate::subject::start(pool.name, &env, settings).await;
-        Ok(Lane { subject, app })
+        let mut subject = crate::subject::start(pool.name, &env, &settings).await;
+        if pool.plan.options.shared.is_some() {
+            subject = Box::new(crate::subject::shared::Scoped::new(subject));
+        }
+        Ok(Lane {
+            subject,
+            app,
+            scope,
+        })
     }
 
     fn http(&self) -> Option<HttpBackdrop<'_>> {
@@ -346,15 +462,29 @@ impl Pool<'_> {
             // Every pool has tables of its own, even with one lane: the pools of a backend (one per subject and
             // app setting) run at the same time on it, and each clears its table before a case.
             true => {
-                let count = self.lanes.min(cases.len()).max(1);
-                let tables = (0..count)
-                    .map(|lane| format!("{APP_TABLE}_{}_{lane}", self.sequence_base / 10_000));
+                let external = crate::subject::external::is_external(self.name);
+                // An app the harness did not start has one table and one session name: one case at a time.
+                let count = match external {
+                    true => 1,
+                    false => self.lanes.min(cases.len()).max(1),
+                };
+                let pool_number = self.sequence_base / 10_000;
+                let lanes = (0..count).map(|lane| match &self.plan.options.shared {
+                    Some(shared) => (
+                        shared.name.clone(),
+                        Some(match external {
+                            true => shared.external_scope(),
+                            false => shared.scope("a", pool_number * 1000 + lane),
+                        }),
+                    ),
+                    None => (format!("{APP_TABLE}_{pool_number}_{lane}"), None),
+                });
                 futures::future::try_join_all(
-                    tables.map(|table| Lane::start(self, settings, Some(table))),
+                    lanes.map(|(table, scope)| Lane::start(self, settings, Some(table), scope)),
                 )
                 .await?
             }
-            false => vec![Lane::start(self, settings, None).await?],
+            false => vec![Lane::start(self, settings, None, None).await?],
         };
         let per_lane = match needs_app {
             true => 1,
@@ -379,26 +509,47 @@ impl Pool<'_> {
     }
 
     async fn play(&self, lane: &Lane, index: usize, case: &Case) -> CaseResult {
+        let unseen;
+        let case = match crate::subject::external::is_external(self.name) {
+            true => {
+                unseen = crate::subject::external::without_call_checks(case);
+                &unseen
+            }
+            false => case,
+        };
         let alone = must_run_alone(case, self.backdrop);
         let http = lane.http();
+        let sequence = self.sequence_base + index;
+        // A handler-level case on a shared table has a prefix of its own; a web app's cases share the app's.
+        let scope = lane.scope.clone().or_else(|| {
+            self.plan
+                .options
+                .shared
+                .as_ref()
+                .map(|shared| shared.scope("c", sequence))
+        });
         let result = self
             .gate
-            .run(self.alone_lock, alone, async {
-                (self.on_event)(Event::CaseStarted {
-                    id: &case.id,
-                    subject: lane.subject.name(),
-                    backend: &self.backdrop.backend_name,
-                });
-                run_case(
-                    case,
-                    lane.subject.as_ref(),
-                    self.backdrop,
-                    http.as_ref(),
-                    &self.plan.options,
-                    self.sequence_base + index,
-                )
-                .await
-            })
+            .run(
+                self.alone_lock,
+                alone,
+                table::in_scope(scope, async {
+                    (self.on_event)(Event::CaseStarted {
+                        id: &case.id,
+                        subject: lane.subject.name(),
+                        backend: &self.backdrop.backend_name,
+                    });
+                    run_case(
+                        case,
+                        lane.subject.as_ref(),
+                        self.backdrop,
+                        http.as_ref(),
+                        &self.plan.options,
+                        sequence,
+                    )
+                    .await
+                }),
+            )
             .await;
         (self.on_event)(Event::CaseDone(&result));
         result

@@ -7,11 +7,13 @@
 
 mod child;
 pub mod cmd;
+pub mod external;
 pub mod pair;
 pub mod php;
 pub mod php_http;
 pub mod rust;
 pub mod rust_http;
+pub mod shared;
 
 use async_trait::async_trait;
 
@@ -109,6 +111,11 @@ pub const KNOWN_SUBJECTS: &[(&str, &str)] = &[
         "any program speaking the handler-operations protocol (docs/handler-protocol.md), reported as NAME; \
          e.g. 'cmd:rust-worker=dynamo-harness worker'",
     ),
+    (
+        "http:NAME=URL",
+        "a web app someone else runs, speaking the HTTP contract (docs/seams.md), reported as NAME; needs \
+         --backend endpoint --table NAME (its table)",
+    ),
 ];
 
 /// Where the subjects that need outside programs find them.
@@ -137,6 +144,9 @@ pub struct SubjectSettings {
 
 /// Whether the subject is a web app, or a pair of them (their cases share one table and one proxy).
 pub fn is_http(name: &str) -> bool {
+    if external::is_external(name) {
+        return external::ExternalSpec::parse(name).is_ok();
+    }
     !cmd::is_cmd(name) && name.split('+').all(|part| part.ends_with("-http"))
 }
 
@@ -145,6 +155,9 @@ pub fn is_http(name: &str) -> bool {
 pub fn is_known(name: &str) -> bool {
     if cmd::is_cmd(name) {
         return cmd::CmdSpec::parse(name).is_ok();
+    }
+    if external::is_external(name) {
+        return external::ExternalSpec::parse(name).is_ok();
     }
     if php::is_labelled(name) {
         return true;
@@ -159,8 +172,9 @@ pub fn is_known(name: &str) -> bool {
 /// Starts the named subject. A subject that cannot run here (no PHP vendor tree, say) still comes back, as one
 /// that skips every case with the reason, so the matrix shows it.
 pub async fn start(name: &str, env: &SubjectEnv, settings: &SubjectSettings) -> Box<dyn Subject> {
-    // A command may hold a `+`; it is never a pair.
-    if let Some((first, second)) = name.split_once('+').filter(|_| !cmd::is_cmd(name)) {
+    // A command or a URL may hold a `+`; neither is a pair.
+    let single = cmd::is_cmd(name) || external::is_external(name);
+    if let Some((first, second)) = name.split_once('+').filter(|_| !single) {
         return Box::new(pair::AppPair::start(name, first, second, env, settings).await);
     }
     start_single(name, env, settings).await
@@ -174,6 +188,19 @@ pub async fn start_single(
 ) -> Box<dyn Subject> {
     if cmd::is_cmd(name) {
         return cmd::start(name).await;
+    }
+    if external::is_external(name) {
+        let app = match external::ExternalSpec::parse(name) {
+            Ok(spec) => external::ExternalApp::probe(&spec, settings.locking).await,
+            Err(reason) => Err(anyhow::anyhow!(reason)),
+        };
+        return match app {
+            Ok(app) => Box::new(app),
+            Err(error) => Box::new(Unavailable {
+                name: name.to_owned(),
+                reason: format!("{error:#}"),
+            }),
+        };
     }
     let started: anyhow::Result<Box<dyn Subject>> = match name {
         "rust" => Ok(Box::new(rust::RustSubject::new())),
