@@ -23,12 +23,16 @@ pub enum CookieChange {
     Cleared,
 }
 
+/// One client: its cookie jar holds the session cookie. A clone is the same browser in another tab.
+#[derive(Clone)]
 pub struct HttpSession {
     base_url: String,
     /// The second app of a pair; requests with `app: partner` go there, with the same cookie.
     partner_url: Option<String>,
     client: reqwest::Client,
     cookie: Option<String>,
+    /// The session cookie's name: COOKIE_NAME, or on a shared table the scope's (it carries the key prefix).
+    cookie_name: String,
     user_agent: String,
 }
 
@@ -45,6 +49,7 @@ impl HttpSession {
             partner_url: partner_url.map(|u| u.trim_end_matches('/').to_owned()),
             client: reqwest::Client::new(),
             cookie: None,
+            cookie_name: super::table::scope().map_or_else(|| COOKIE_NAME.to_owned(), |s| s.cookie),
             user_agent: "dynamo-harness".to_owned(),
         }
     }
@@ -52,6 +57,35 @@ impl HttpSession {
     /// The session id the client holds now.
     pub fn session_id(&self) -> Option<&str> {
         self.cookie.as_deref()
+    }
+
+    /// Takes what another tab's response did to the session cookie.
+    pub fn absorb(&mut self, change: &CookieChange) {
+        match change {
+            CookieChange::None | CookieChange::Same => {}
+            CookieChange::New(id) => self.cookie = Some(id.clone()),
+            CookieChange::Cleared => self.cookie = None,
+        }
+    }
+
+    /// `GET path` without the session cookie (the hold endpoints touch no session).
+    pub async fn get(&self, path: &str) -> anyhow::Result<HttpReply> {
+        self.clone().send(&Self::plain("GET", path)).await
+    }
+
+    /// `POST path` without the session cookie and without a body.
+    pub async fn post(&self, path: &str) -> anyhow::Result<HttpReply> {
+        self.clone().send(&Self::plain("POST", path)).await
+    }
+
+    fn plain(method: &str, path: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            body: None,
+            user_agent: None,
+            app: None,
+        }
     }
 
     pub async fn send(&mut self, request: &HttpRequest) -> anyhow::Result<HttpReply> {
@@ -71,7 +105,7 @@ impl HttpSession {
             .request(method, &url)
             .header(USER_AGENT, &self.user_agent);
         if let Some(id) = &self.cookie {
-            builder = builder.header(COOKIE, format!("{COOKIE_NAME}={id}"));
+            builder = builder.header(COOKIE, format!("{}={id}", self.cookie_name));
         }
         if let Some(body) = &request.body {
             builder = builder.json(body);
@@ -83,7 +117,11 @@ impl HttpSession {
         let status = response.status().as_u16();
         let mut change = CookieChange::None;
         for header in response.headers().get_all(SET_COOKIE) {
-            if let Some(set) = header.to_str().ok().and_then(parse_set_cookie) {
+            if let Some(set) = header
+                .to_str()
+                .ok()
+                .and_then(|h| parse_set_cookie_of(h, &self.cookie_name))
+            {
                 change = match set {
                     None => {
                         self.cookie = None;
@@ -107,11 +145,16 @@ impl HttpSession {
     }
 }
 
-/// `Some(Some(id))` for a session cookie set, `Some(None)` for one deleted, `None` for another cookie.
+#[cfg(test)]
 fn parse_set_cookie(header: &str) -> Option<Option<String>> {
+    parse_set_cookie_of(header, COOKIE_NAME)
+}
+
+/// `Some(Some(id))` for a session cookie set, `Some(None)` for one deleted, `None` for another cookie.
+fn parse_set_cookie_of(header: &str, cookie: &str) -> Option<Option<String>> {
     let mut parts = header.split(';').map(str::trim);
     let (name, value) = parts.next()?.split_once('=')?;
-    if name != COOKIE_NAME {
+    if name != cookie {
         return None;
     }
     // PHP sends a deletion (setcookie with a past time, as CakePHP's renew does) as `Max-Age=0`.

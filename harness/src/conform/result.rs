@@ -22,6 +22,42 @@ pub enum Blame {
     Harness,
 }
 
+/// How a case ended: a failure always says whom it is put down to, and nothing else can carry a blame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail(Blame),
+    Skip,
+}
+
+impl Outcome {
+    pub fn status(self) -> Status {
+        match self {
+            Outcome::Pass => Status::Pass,
+            Outcome::Fail(_) => Status::Fail,
+            Outcome::Skip => Status::Skip,
+        }
+    }
+
+    pub fn blame(self) -> Option<Blame> {
+        match self {
+            Outcome::Fail(blame) => Some(blame),
+            Outcome::Pass | Outcome::Skip => None,
+        }
+    }
+}
+
+/// `results.json` keeps its two fields: `status`, and `blame` (null unless failed).
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("status", &self.status())?;
+        map.serialize_entry("blame", &self.blame())?;
+        map.end()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
     pub id: String,
@@ -32,12 +68,12 @@ pub struct CaseResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub implementation: Option<String>,
     pub backend: String,
-    pub status: Status,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// Why it was skipped, or a one-line summary of why it failed.
     pub reason: Option<String>,
     /// The full explanation of a failure: which step or call, which field, expected and got.
     pub diff: Option<String>,
-    pub blame: Option<Blame>,
     /// A documented deviation of this subject from the SDK that the case allowed for.
     pub deviation: Option<String>,
     /// The faults the proxy injected, in short (`GetItem: throttle ProvisionedThroughputExceededException ×11`).
@@ -51,13 +87,19 @@ pub struct CaseResult {
     /// Hazards this case demonstrated (named in every report where they occur).
     pub hazards: Vec<String>,
     pub duration_ms: u64,
-    /// Where the recorded wire trace was written, relative to the report folder.
-    pub trace: Option<String>,
     #[serde(skip)]
     pub records: Vec<dynamo_wire::WireRecord>,
 }
 
 impl CaseResult {
+    pub fn status(&self) -> Status {
+        self.outcome.status()
+    }
+
+    pub fn blame(&self) -> Option<Blame> {
+        self.outcome.blame()
+    }
+
     pub fn skipped(
         case: &crate::scenario::Case,
         subject: &str,
@@ -71,10 +113,9 @@ impl CaseResult {
             subject: subject.to_owned(),
             implementation: None,
             backend: backend.to_owned(),
-            status: Status::Skip,
+            outcome: Outcome::Skip,
             reason: Some(reason),
             diff: None,
-            blame: None,
             deviation: None,
             fault: None,
             calls: 0,
@@ -82,7 +123,6 @@ impl CaseResult {
             data: None,
             hazards: Vec::new(),
             duration_ms: 0,
-            trace: None,
             records: Vec::new(),
         }
     }
@@ -99,7 +139,7 @@ impl Summary {
     pub fn of(results: &[CaseResult]) -> Self {
         let mut summary = Summary::default();
         for result in results {
-            match result.status {
+            match result.status() {
                 Status::Pass => summary.pass += 1,
                 Status::Fail => summary.fail += 1,
                 Status::Skip => summary.skip += 1,

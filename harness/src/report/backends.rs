@@ -69,7 +69,7 @@ pub fn backends_markdown(backends: &[BackendFacts], results: &[CaseResult]) -> O
         let summary = Summary::of(&owned);
         let blamed = on
             .iter()
-            .filter(|r| r.status == Status::Fail && r.blame == Some(Blame::Backend))
+            .filter(|r| r.status() == Status::Fail && r.blame() == Some(Blame::Backend))
             .count();
         let _ = writeln!(
             page,
@@ -83,7 +83,7 @@ pub fn backends_markdown(backends: &[BackendFacts], results: &[CaseResult]) -> O
     }
     let blamed: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.status == Status::Fail && r.blame == Some(Blame::Backend))
+        .filter(|r| r.status() == Status::Fail && r.blame() == Some(Blame::Backend))
         .collect();
     if !blamed.is_empty() {
         page.push_str(

@@ -39,7 +39,7 @@ pub fn compare_markdown(results: &[CaseResult]) -> Option<String> {
     );
     let mut listed = 0;
     for ran in cases.values() {
-        let played: Vec<&&CaseResult> = ran.iter().filter(|r| r.status != Status::Skip).collect();
+        let played: Vec<&&CaseResult> = ran.iter().filter(|r| r.status() != Status::Skip).collect();
         let Some(first) = played.first() else {
             continue;
         };
@@ -53,7 +53,7 @@ pub fn compare_markdown(results: &[CaseResult]) -> Option<String> {
             first.id, first.backend, first.title, first.subject
         );
         for result in ran {
-            let wire = match result.status {
+            let wire = match result.status() {
                 Status::Skip => String::new(),
                 _ if std::ptr::eq(*result, **first) => "—".to_owned(),
                 _ => first_difference(&first.records, &result.records),
@@ -72,11 +72,11 @@ pub fn compare_markdown(results: &[CaseResult]) -> Option<String> {
 }
 
 fn outcome(result: &CaseResult) -> (Status, Option<crate::conform::result::Blame>) {
-    (result.status, result.blame)
+    (result.status(), result.blame())
 }
 
 fn outcome_text(result: &CaseResult) -> String {
-    match (&result.status, &result.reason) {
+    match (&result.status(), &result.reason) {
         (Status::Pass, _) => "pass".to_owned(),
         (status, Some(reason)) => format!("{}: {reason}", format!("{status:?}").to_lowercase()),
         (status, None) => format!("{status:?}").to_lowercase(),

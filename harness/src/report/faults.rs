@@ -10,7 +10,7 @@ use crate::scenario::DataFate;
 pub fn faults_markdown(results: &[CaseResult]) -> Option<String> {
     let faulted: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.fault.is_some() && r.status != Status::Skip)
+        .filter(|r| r.fault.is_some() && r.status() != Status::Skip)
         .collect();
     if faulted.is_empty() {
         return None;
@@ -28,7 +28,7 @@ pub fn faults_markdown(results: &[CaseResult]) -> Option<String> {
             Some(DataFate::Lost) => "**lost**",
             None => "—",
         };
-        let status = match result.status {
+        let status = match result.status() {
             Status::Pass => "as specified",
             _ => "**differs** (see summary.md)",
         };

@@ -42,7 +42,7 @@ pub fn junit_xml(results: &[CaseResult]) -> String {
                 escape(&format!("{} {}", case.id, case.title)),
                 case.duration_ms as f64 / 1000.0
             );
-            match case.status {
+            match case.status() {
                 Status::Pass => xml.push_str("/>\n"),
                 Status::Skip => {
                     let _ = writeln!(

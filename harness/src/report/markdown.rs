@@ -49,12 +49,12 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
     });
     let failures: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.status == Status::Fail)
+        .filter(|r| r.status() == Status::Fail)
         .collect();
     if !failures.is_empty() {
         md.push_str("\n## Failures\n\n");
         for result in failures {
-            let blame = match result.blame {
+            let blame = match result.blame() {
                 Some(Blame::Backend) => " — attributed to the backend",
                 Some(Blame::Harness) => " — the harness could not run it",
                 _ => "",
@@ -75,7 +75,7 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
         }
     }
     list_section(&mut md, "Skipped", results, |r| {
-        (r.status == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
+        (r.status() == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
     });
     md
 }

@@ -25,28 +25,57 @@ pub use markdown::summary_markdown;
 
 #[derive(Serialize)]
 struct ResultsFile<'a> {
-    cases: &'a [CaseResult],
+    cases: Vec<ResultLine<'a>>,
     summary: Summary,
 }
 
-/// Writes the report folder; records each case's trace path into its result.
-pub fn write_folder(
-    dir: &Path,
-    results: &mut [CaseResult],
-    backends: &[BackendFacts],
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir.join("traces"))
-        .with_context(|| format!("creating report folder {}", dir.display()))?;
-    for result in results.iter_mut() {
-        if result.records.is_empty() {
-            continue;
-        }
-        let name = format!(
+/// One case of `results.json`: the result, and where its trace lies in the folder.
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    #[serde(flatten)]
+    result: &'a CaseResult,
+    trace: Option<String>,
+}
+
+/// Where a result's normalised wire trace goes, relative to the report folder (`None`: it made no call).
+pub fn trace_path(result: &CaseResult) -> Option<String> {
+    (!result.records.is_empty()).then(|| {
+        format!(
             "traces/{}__{}__{}.jsonl",
             file_safe(&result.id),
             file_safe(&result.subject),
             file_safe(&result.backend)
-        );
+        )
+    })
+}
+
+/// `results.json`: every result with its trace path, and the summary.
+pub fn results_json(results: &[CaseResult]) -> String {
+    let file = ResultsFile {
+        cases: results
+            .iter()
+            .map(|result| ResultLine {
+                result,
+                trace: trace_path(result),
+            })
+            .collect(),
+        summary: Summary::of(results),
+    };
+    serde_json::to_string_pretty(&file).expect("results serialise") + "\n"
+}
+
+/// Writes the report folder: each page is a pure function of the results; this only puts them on disk.
+pub fn write_folder(
+    dir: &Path,
+    results: &[CaseResult],
+    backends: &[BackendFacts],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join("traces"))
+        .with_context(|| format!("creating report folder {}", dir.display()))?;
+    for result in results {
+        let Some(name) = trace_path(result) else {
+            continue;
+        };
         // Traces are written the way fixtures/sdk-traces are, so they can be diffed against them; a record the
         // normaliser cannot place in time is kept raw rather than dropped.
         let normalised =
@@ -54,24 +83,19 @@ pub fn write_folder(
                 .unwrap_or_else(|_| result.records.clone());
         dynamo_wire::write_trace(dir.join(&name), &normalised)
             .with_context(|| format!("writing {name}"))?;
-        result.trace = Some(name);
     }
-    let summary = Summary::of(results);
-    let json = serde_json::to_string_pretty(&ResultsFile {
-        cases: results,
-        summary,
-    })?;
-    std::fs::write(dir.join("results.json"), json + "\n")?;
-    std::fs::write(dir.join("junit.xml"), junit_xml(results))?;
-    std::fs::write(dir.join("summary.md"), summary_markdown(results))?;
-    if let Some(page) = backends_markdown(backends, results) {
-        std::fs::write(dir.join("backends.md"), page)?;
-    }
-    if let Some(page) = compare_markdown(results) {
-        std::fs::write(dir.join("compare.md"), page)?;
-    }
-    if let Some(faults) = faults_markdown(results) {
-        std::fs::write(dir.join("faults.md"), faults)?;
+    let pages = [
+        ("results.json", Some(results_json(results))),
+        ("junit.xml", Some(junit_xml(results))),
+        ("summary.md", Some(summary_markdown(results))),
+        ("backends.md", backends_markdown(backends, results)),
+        ("compare.md", compare_markdown(results)),
+        ("faults.md", faults_markdown(results)),
+    ];
+    for (name, page) in pages {
+        if let Some(page) = page {
+            std::fs::write(dir.join(name), page).with_context(|| format!("writing {name}"))?;
+        }
     }
     Ok(())
 }
@@ -91,15 +115,15 @@ fn file_safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conform::result::{Blame, Status};
+    use crate::conform::result::{Blame, Outcome};
 
-    fn result(id: &str, subject: &str, status: Status) -> CaseResult {
+    fn result(id: &str, subject: &str, outcome: Outcome) -> CaseResult {
         let case: crate::scenario::Case = serde_json::from_value(serde_json::json!({
             "id": id, "group": "B", "title": format!("case {id}")
         }))
         .unwrap();
         CaseResult {
-            status,
+            outcome,
             reason: None,
             duration_ms: 12,
             ..CaseResult::skipped(&case, subject, "dynalite", String::new())
@@ -108,27 +132,25 @@ mod tests {
 
     /// A small matrix with one of everything a report shows.
     fn sample() -> Vec<CaseResult> {
-        let mut failed = result("C11", "php", Status::Fail);
+        let mut failed = result("C11", "php", Outcome::Fail(Blame::Handler));
         failed.reason = Some("step 1:read: return value: expected \"x\", got \"\"".to_owned());
         failed.diff = Some(failed.reason.clone().unwrap());
-        failed.blame = Some(Blame::Handler);
-        let mut backend = result("C26", "rust", Status::Fail);
+        let mut backend = result("C26", "rust", Outcome::Fail(Blame::Backend));
         backend.reason = Some(
             "backend moto lacks binary_via_attribute_updates (the case depends on it): table differs"
                 .to_owned(),
         );
-        backend.blame = Some(Blame::Backend);
-        let mut skipped = result("C77", "rust", Status::Skip);
+        let mut skipped = result("C77", "rust", Outcome::Skip);
         skipped.reason =
             Some("rust drives the handler in process; HTTP cases run on rust-http".to_owned());
-        let mut hazard = result("C53", "rust", Status::Pass);
+        let mut hazard = result("C53", "rust", Outcome::Pass);
         hazard.hazards = vec!["lost-update".to_owned()];
-        let mut deviation = result("C66", "rust", Status::Pass);
+        let mut deviation = result("C66", "rust", Outcome::Pass);
         deviation.deviation = Some("refuses non-UTF-8 data before sending".to_owned());
         vec![
-            result("C10", "rust", Status::Pass),
-            result("C10", "php", Status::Pass),
-            result("C11", "rust", Status::Pass),
+            result("C10", "rust", Outcome::Pass),
+            result("C10", "php", Outcome::Pass),
+            result("C11", "rust", Outcome::Pass),
             failed,
             backend,
             skipped,

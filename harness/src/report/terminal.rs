@@ -51,7 +51,7 @@ impl<'a> Matrix<'a> {
 }
 
 pub fn cell_text(result: &CaseResult) -> &'static str {
-    match (result.status, result.blame) {
+    match (result.status(), result.blame()) {
         (Status::Pass, _) => "pass",
         (Status::Skip, _) => "skip",
         (Status::Fail, Some(Blame::Backend)) => "FAIL (backend)",
@@ -108,7 +108,7 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
     }
     let failures: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.status == Status::Fail)
+        .filter(|r| r.status() == Status::Fail)
         .collect();
     if !failures.is_empty() {
         out.push_str("\nfailures:\n");
@@ -128,7 +128,7 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
                         .unwrap_or("")
                 )
             );
-            match result.blame {
+            match result.blame() {
                 Some(Blame::Backend) => {
                     out.push_str("    (attributed to the backend, not to the handler)\n")
                 }
@@ -139,12 +139,12 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
     }
     let skipped: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| r.status == Status::Skip)
+        .filter(|r| r.status() == Status::Skip)
         .collect();
     if !skipped.is_empty() {
         if verbose {
             list_section(&mut out, "skipped", results, |r| {
-                (r.status == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
+                (r.status() == Status::Skip).then(|| r.reason.as_deref().unwrap_or(""))
             });
         } else {
             // One line per distinct reason keeps a large skip list readable.
