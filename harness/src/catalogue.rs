@@ -44,9 +44,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use dynamo_backends::{BackendKind, BackendOptions};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use crate::conform::plan::{TtlProcessChoice, backdrop_of, must_run_alone};
+use crate::conform::plan::must_run_alone;
 use crate::conform::result::{Blame, CaseResult, Outcome};
-use crate::conform::runner::{Backdrop, RunOptions, run_case, skip_reason};
+use crate::conform::runner::{RunOptions, run_case, skip_reason};
+use crate::environment::{Backdrop, TtlProcessChoice, backdrop_of};
 use crate::scenario::{self, Case, LoadError};
 use crate::subject::{Level, Subject};
 

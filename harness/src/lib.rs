@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod conform;
 pub mod dynamo_json;
+pub mod environment;
 pub mod load;
 pub mod protocol;
 pub mod report;

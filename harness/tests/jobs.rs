@@ -3,9 +3,10 @@
 
 use dynamo_backends::{BackendKind, BackendTarget, silent_progress};
 use dynamo_harness::cli::conform::DEFAULT_JOBS;
-use dynamo_harness::conform::plan::{self, Plan, TtlProcessChoice};
+use dynamo_harness::conform::plan::{self, Plan};
 use dynamo_harness::conform::result::CaseResult;
 use dynamo_harness::conform::runner::RunOptions;
+use dynamo_harness::environment::TtlProcessChoice;
 use dynamo_harness::scenario;
 use dynamo_harness::subject::SubjectSettings;
 

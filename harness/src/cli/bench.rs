@@ -12,9 +12,10 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use dynamo_backends::{BackendKind, BackendOptions, BackendTarget, silent_progress};
 
-use crate::conform::plan::{self, Plan, TtlProcessChoice};
+use crate::conform::plan::{self, Plan};
 use crate::conform::result::Summary;
 use crate::conform::runner::RunOptions;
+use crate::environment::TtlProcessChoice;
 use crate::load::ceiling;
 use crate::load::profile::CeilingSpec;
 use crate::scenario;
@@ -91,8 +92,14 @@ async fn backends(args: BackendsArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("starting {kind}"))?;
         let client = dynamo_backends::client(backend.as_ref());
         let table = "bench_ceiling";
-        crate::conform::table::provision(&client, backend.capabilities(), table, "id", "expires")
-            .await?;
+        crate::environment::table::provision(
+            &client,
+            backend.capabilities(),
+            table,
+            "id",
+            "expires",
+        )
+        .await?;
         let mut pairs_per_s = Vec::new();
         for in_flight in IN_FLIGHT {
             let spec = CeilingSpec {

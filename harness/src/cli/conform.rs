@@ -11,9 +11,10 @@ use clap::Args;
 use dynamo_backends::BackendKind;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::conform::plan::{self, Event, Plan, TtlProcessChoice};
+use crate::conform::plan::{self, Event, Plan};
 use crate::conform::result::{Status, Summary};
 use crate::conform::runner::RunOptions;
+use crate::environment::TtlProcessChoice;
 use crate::report;
 use crate::scenario::{self, Case};
 use crate::subject::{KNOWN_SUBJECTS, SubjectSettings};
@@ -350,7 +351,7 @@ fn shared_table_lines(
     removed: usize,
     external_app: Option<&str>,
 ) -> String {
-    use crate::conform::table::{READ_UNIT, WRITE_UNIT, units};
+    use crate::environment::table::{READ_UNIT, WRITE_UNIT, units};
     let (mut reads, mut writes, mut calls) = (0u64, 0u64, 0u64);
     let size = |v: &serde_json::Value| v.to_string().len() as u64;
     for record in results.iter().flat_map(|r| &r.records) {

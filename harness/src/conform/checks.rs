@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::runner::{Backdrop, HarnessError};
+use super::runner::HarnessError;
 use super::substitute::Substitutions;
-use super::table;
 use super::timeline::Timeline;
+use crate::environment::{Backdrop, table};
 use crate::protocol::{HandlerResponse, value_bytes};
 use crate::scenario::{Case, ExpectedCall, Step, StepExpect};
 use dynamo_wire::WireRecord;

@@ -7,8 +7,7 @@ use serde_json::Value;
 use crate::scenario::{CookieExpectation, HttpRequest, StepExpect};
 use dynamo_wire::expect::{Bindings, NowWindow, match_json};
 
-/// The session cookie of both test apps (CakePHP's `Session.cookie`).
-pub const COOKIE_NAME: &str = "CAKEPHP";
+pub use crate::environment::COOKIE_NAME;
 
 /// What the response did to the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +48,8 @@ impl HttpSession {
             partner_url: partner_url.map(|u| u.trim_end_matches('/').to_owned()),
             client: reqwest::Client::new(),
             cookie: None,
-            cookie_name: super::table::scope().map_or_else(|| COOKIE_NAME.to_owned(), |s| s.cookie),
+            cookie_name: crate::environment::table::scope()
+                .map_or_else(|| COOKIE_NAME.to_owned(), |s| s.cookie),
             user_agent: "dynamo-harness".to_owned(),
         }
     }

@@ -10,6 +10,5 @@ mod play_http;
 pub mod result;
 pub mod runner;
 mod substitute;
-pub mod table;
 mod timeline;
 pub mod trace;

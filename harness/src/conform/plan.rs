@@ -11,18 +11,15 @@ use futures::StreamExt as _;
 use tokio::sync::{RwLock, Semaphore};
 
 use anyhow::Context as _;
-use aws_credential_types::provider::ProvideCredentials as _;
 use dynamo_backends::{BackendKind, BackendOptions, BackendTarget, Progress};
 use dynamo_wire::WireProxy;
 
 use super::result::CaseResult;
-use super::runner::{Backdrop, HttpBackdrop, RunOptions, run_case};
-use super::table::{self, Scope, Tally};
+use super::runner::{HttpBackdrop, RunOptions, run_case};
+use crate::environment::table::{self, Scope, Tally};
+use crate::environment::{APP_TABLE, Backdrop, TtlProcessChoice, backdrop_of};
 use crate::scenario::{AppGiven, Case, StepOp};
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
-
-/// The table HTTP subjects (the web apps) keep their sessions in, as in the plugin's CloudFormation.
-pub const APP_TABLE: &str = dynamo_backends::TableSpec::DEFAULT_NAME;
 
 pub struct Plan {
     pub cases: Vec<Case>,
@@ -115,20 +112,6 @@ fn run_prefix() -> String {
         n /= 36;
     }
     prefix
-}
-
-/// Which TTL process `ttl_sweep` steps run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum TtlProcessChoice {
-    /// The backend's own where it can run one on demand and it was measured to apply DynamoDB's rules; the
-    /// harness's sweep (DynamoDB's rules) elsewhere.
-    #[default]
-    Auto,
-    /// The backend's own wherever it has one, rules broken or not: a case about TTL's rules then fails on a
-    /// backend that breaks them, put down to the backend.
-    Backend,
-    /// Always the harness's sweep, with DynamoDB's rules.
-    Harness,
 }
 
 /// What the runner reports as it goes, for a progress bar. Cases run concurrently, so events of different
@@ -554,38 +537,6 @@ impl Pool<'_> {
         (self.on_event)(Event::CaseDone(&result));
         result
     }
-}
-
-/// The backend's endpoint and credentials, as the runner and the subjects need them.
-pub async fn backdrop_of(
-    backend: &dyn dynamo_backends::Backend,
-    ttl_process: TtlProcessChoice,
-) -> anyhow::Result<Backdrop> {
-    let capabilities = *backend.capabilities();
-    let sweeper = match ttl_process {
-        TtlProcessChoice::Harness => None,
-        TtlProcessChoice::Backend => backend.ttl_sweeper(),
-        TtlProcessChoice::Auto => backend
-            .ttl_sweeper()
-            .filter(|_| capabilities.has(dynamo_backends::Capability::TtlSweepAsAws)),
-    };
-    let config = backend.sdk_config();
-    let credentials = config
-        .credentials_provider()
-        .context("the backend's SDK configuration has no credentials")?
-        .provide_credentials()
-        .await
-        .context("resolving the backend's credentials")?;
-    Ok(Backdrop {
-        backend_name: backend.kind().as_str().to_owned(),
-        capabilities,
-        sweeper,
-        client: aws_sdk_dynamodb::Client::new(&config),
-        upstream_url: backend.endpoint_url().to_owned(),
-        region: backend.region().to_owned(),
-        access_key: credentials.access_key_id().to_owned(),
-        secret_key: credentials.secret_access_key().to_owned(),
-    })
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::checks::{check_calls, check_step, check_table};
-use super::runner::{Backdrop, HarnessError, Played, table_name};
+use super::runner::{HarnessError, Played, table_name};
 use super::substitute::{Substitutions, config_str, parse_faults, resolve_now_in_data};
-use super::table;
 use super::timeline::{Timeline, unix_now};
+use crate::environment::{Backdrop, table};
 use crate::protocol::{ClientSpec, ClockSpec, HandlerRequest, HandlerResponse, value_bytes};
 use crate::scenario::{Case, ClockGiven, StepOp};
 use crate::subject::{HandlerDriver, Subject};
@@ -30,7 +30,7 @@ pub(super) async fn play_handler_case(
         ClockGiven::Offset(seconds) => ClockSpec::Offset { seconds },
     };
     let case_now = clock.now_at(wall_start);
-    // On a shared table (`conform --table`) the case plays there, in its scope (conform::table).
+    // On a shared table (`conform --table`) the case plays there, in its scope (environment::table).
     let table = table::scoped_table().unwrap_or_else(|| table_name(case, subject.name(), sequence));
     let subs = Substitutions {
         table: table.clone(),

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::checks::{check_calls, check_table};
 use super::http::HttpSession;
-use super::runner::{Backdrop, HarnessError, HttpBackdrop, Played};
+use super::runner::{HarnessError, HttpBackdrop, Played};
 use super::substitute::{Substitutions, parse_faults};
-use super::table;
 use super::timeline::{Timeline, unix_now};
+use crate::environment::{Backdrop, table};
 use crate::protocol::ClockSpec;
 use crate::scenario::{Case, StepOp};
 use dynamo_wire::expect::{Bindings, NowWindow};

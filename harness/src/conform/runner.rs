@@ -8,7 +8,6 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
 use super::result::{Blame, CaseResult, Outcome};
@@ -20,39 +19,7 @@ use dynamo_wire::{WireProxy, WireRecord};
 use super::play_handler::play_handler_case;
 use super::play_http::play_http_case;
 use super::substitute::config_str;
-
-/// What the runner needs from the backend a run uses.
-#[derive(Clone)]
-pub struct Backdrop {
-    pub backend_name: String,
-    pub capabilities: Capabilities,
-    /// The backend's own TTL process, where it can be run on demand (`ttl_sweep` steps run it).
-    pub sweeper: Option<std::sync::Arc<dyn dynamo_backends::TtlSweeper>>,
-    /// Straight to the backend: seeding and inspecting tables never shows in a trace.
-    pub client: Client,
-    pub upstream_url: String,
-    pub region: String,
-    pub access_key: String,
-    pub secret_key: String,
-}
-
-impl Backdrop {
-    /// Which TTL process `ttl_sweep` steps run on this backend, in words for reports.
-    pub fn ttl_process(&self) -> String {
-        match (&self.sweeper, self.capabilities.ttl_sweep_on_demand) {
-            (Some(_), _) => "the backend's own TTL deletion, on the case's clock".to_owned(),
-            (None, true) => format!(
-                "the harness's sweep with DynamoDB's rules, because the backend's own {}",
-                match self.capabilities.ttl_rules.differences().join("; ") {
-                    broken if broken.is_empty() =>
-                        "was not chosen (--ttl-process harness)".to_owned(),
-                    broken => broken,
-                }
-            ),
-            (None, false) => "the harness's sweep, with DynamoDB's rules".to_owned(),
-        }
-    }
-}
+use crate::environment::Backdrop;
 
 /// An HTTP subject's shared proxy and table.
 pub struct HttpBackdrop<'a> {

@@ -22,9 +22,7 @@ use super::profile::{CeilingSpec, Profile, ScenarioKind};
 use super::setup;
 use super::threshold::RuleOutcome;
 use super::transactions::Shared;
-use crate::conform::plan::{APP_TABLE, TtlProcessChoice, backdrop_of};
-use crate::conform::runner::Backdrop;
-use crate::conform::table;
+use crate::environment::{APP_TABLE, Backdrop, TtlProcessChoice, backdrop_of, table};
 use crate::subject::{Level, SubjectEnv, SubjectSettings};
 
 /// The subject that is a running deployment, given by URL.

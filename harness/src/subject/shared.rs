@@ -2,12 +2,12 @@
 //! other runs' items are skipped with the reason, and a handler's keys carry the case's prefix, given to it
 //! in the session name of `open` (the SDK's key is `<session name>_<id>`), so the handler itself needs no
 //! change. Web apps get the prefix in their session cookie instead (the plan sets it; see
-//! [`crate::conform::table::Scope`]).
+//! [`crate::environment::table::Scope`]).
 
 use async_trait::async_trait;
 
 use super::{HandlerDriver, Level, Subject};
-use crate::conform::table::{self, SHARED_HASH_KEY, Scope};
+use crate::environment::table::{self, SHARED_HASH_KEY, Scope};
 use crate::protocol::{HandlerRequest, HandlerResponse};
 use crate::scenario::{Case, StepOp};
 

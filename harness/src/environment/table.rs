@@ -264,7 +264,7 @@ impl Scope {
         Scope {
             table: table.to_owned(),
             filter: prefix.clone(),
-            cookie: format!("{prefix}{}", super::http::COOKIE_NAME),
+            cookie: format!("{prefix}{}", super::COOKIE_NAME),
             prefix,
             tally,
         }
