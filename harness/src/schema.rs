@@ -16,7 +16,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
-use crate::scenario::{Case, ClockGiven, Given, Step, StepExpect, StepOp};
+use crate::scenario::{Case, ClockGiven, FLAT_GIVEN_KEYS, Given, Step, StepExpect, StepOp};
 
 /// Where the generated schema is shipped, relative to the top of the workspace.
 pub const SHIPPED_PATH: &str = "scenarios/scenario.schema.json";
@@ -24,18 +24,6 @@ pub const SHIPPED_PATH: &str = "scenarios/scenario.schema.json";
 /// The command that rewrites the shipped copy.
 pub const REGENERATE: &str =
     "cargo run -q -p dynamo-harness -- conform --schema > scenarios/scenario.schema.json";
-
-/// The `given` keys a file's `defaults` may also write flat (the loader moves them under `given`).
-const FLAT_GIVEN_KEYS: &[&str] = &[
-    "config",
-    "gc_maxlifetime",
-    "client",
-    "clock",
-    "requires",
-    "subjects",
-    "faults",
-    "items",
-];
 
 /// The JSON Schema (draft 7, which every editor's YAML support reads) of one scenario file.
 pub fn scenario_schema() -> Schema {

@@ -178,6 +178,16 @@ async fn delete_key(
         }
         _ => key.clone(),
     };
+    delete_stored_key(client, table, hash_key, &key).await
+}
+
+/// Deletes the item under `key` as stored (a scope's prefix included).
+async fn delete_stored_key(
+    client: &Client,
+    table: &str,
+    hash_key: &str,
+    key: &AttributeValue,
+) -> anyhow::Result<()> {
     client
         .delete_item()
         .table_name(table)
@@ -417,13 +427,7 @@ pub async fn remove_prefixed(
     for item in &items {
         if let Some(key) = item.get(SHARED_HASH_KEY) {
             tally.write(0, WRITE_UNIT);
-            client
-                .delete_item()
-                .table_name(table)
-                .key(SHARED_HASH_KEY, key.clone())
-                .send()
-                .await
-                .with_context(|| format!("deleting {key:?} from {table}"))?;
+            delete_stored_key(client, table, SHARED_HASH_KEY, key).await?;
         }
     }
     Ok(items.len())

@@ -239,22 +239,24 @@ fn load_file_or_cases(path: &Path) -> Result<Vec<Result<Case, LoadError>>, LoadE
         .collect::<Vec<_>>())
 }
 
+/// The `given` keys a file's `defaults` may also write flat (moved under `given` by the loader).
+pub(crate) const FLAT_GIVEN_KEYS: &[&str] = &[
+    "config",
+    "gc_maxlifetime",
+    "client",
+    "clock",
+    "requires",
+    "subjects",
+    "faults",
+    "items",
+];
+
 /// File defaults may be written flat (`config`, `gc_maxlifetime`, ...) or in case shape (`given: {...}`).
 fn defaults_as_case(defaults: Map<String, Value>) -> Map<String, Value> {
-    const GIVEN_KEYS: &[&str] = &[
-        "config",
-        "gc_maxlifetime",
-        "client",
-        "clock",
-        "requires",
-        "subjects",
-        "faults",
-        "items",
-    ];
     let mut case = Map::new();
     let mut given = Map::new();
     for (key, value) in defaults {
-        if GIVEN_KEYS.contains(&key.as_str()) {
+        if FLAT_GIVEN_KEYS.contains(&key.as_str()) {
             given.insert(key, value);
         } else if key == "given" {
             if let Value::Object(map) = value {

@@ -3,6 +3,7 @@
 mod load;
 mod model;
 
+pub(crate) use load::FLAT_GIVEN_KEYS;
 pub use load::{LoadError, builtin_dir, check_dirs, load_dirs, load_file};
 pub use model::{
     AppGiven, Case, ClockGiven, CookieExpectation, DataFate, Deviation, Expect, ExpectedCall,

@@ -49,29 +49,7 @@ pub struct CmdSpec {
 impl CmdSpec {
     /// Parses `cmd:NAME=COMMAND`; the error says what is wrong.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let rest = spec
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| format!("`{spec}` does not start with {PREFIX}"))?;
-        let (name, command) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("`{spec}`: expected {PREFIX}NAME=COMMAND"))?;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "`{spec}`: NAME must be letters, digits, '-', '_' or '.', not {name:?}"
-            ));
-        }
-        if super::KNOWN_SUBJECTS
-            .iter()
-            .any(|(known, _)| *known == name)
-        {
-            return Err(format!(
-                "`{spec}`: NAME {name:?} is a built-in subject's; choose another (e.g. {name}-cmd)"
-            ));
-        }
+        let (name, command) = super::named_spec(spec, PREFIX, "COMMAND")?;
         let words = split_words(command).map_err(|e| format!("`{spec}`: COMMAND {e}"))?;
         if words.is_empty() {
             return Err(format!("`{spec}`: COMMAND is empty"));

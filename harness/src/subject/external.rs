@@ -28,29 +28,7 @@ pub struct ExternalSpec {
 impl ExternalSpec {
     /// Parses `http:NAME=URL`; the error says what is wrong.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let rest = spec
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| format!("`{spec}` does not start with {PREFIX}"))?;
-        let (name, url) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("`{spec}`: expected {PREFIX}NAME=URL"))?;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "`{spec}`: NAME must be letters, digits, '-', '_' or '.', not {name:?}"
-            ));
-        }
-        if super::KNOWN_SUBJECTS
-            .iter()
-            .any(|(known, _)| *known == name)
-        {
-            return Err(format!(
-                "`{spec}`: NAME {name:?} is a built-in subject's; choose another"
-            ));
-        }
+        let (name, url) = super::named_spec(spec, PREFIX, "URL")?;
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| format!("`{spec}`: URL {url:?} is not a URL ({e})"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {

@@ -92,6 +92,37 @@ pub trait Subject: Send + Sync {
 }
 
 /// The subject names `conform --subjects` accepts, with a line each for `--help`.
+/// The NAME and the rest of a `KIND:NAME=REST` subject (`cmd:`, `http:`): a name of letters, digits, `-`,
+/// `_` or `.` that no built-in subject has. The error says what is wrong, naming `rest_name` (`COMMAND`).
+pub(crate) fn named_spec<'a>(
+    spec: &'a str,
+    prefix: &str,
+    rest_name: &str,
+) -> Result<(&'a str, &'a str), String> {
+    let rest = spec
+        .strip_prefix(prefix)
+        .ok_or_else(|| format!("`{spec}` does not start with {prefix}"))?;
+    let (name, value) = rest
+        .split_once('=')
+        .ok_or_else(|| format!("`{spec}`: expected {prefix}NAME={rest_name}"))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "`{spec}`: NAME must be letters, digits, '-', '_' or '.', not {name:?}"
+        ));
+    }
+    if KNOWN_SUBJECTS.iter().any(|(known, _)| *known == name) {
+        let kind = prefix.trim_end_matches(':');
+        return Err(format!(
+            "`{spec}`: NAME {name:?} is a built-in subject's; choose another (e.g. {name}-{kind})"
+        ));
+    }
+    Ok((name, value))
+}
+
 pub const KNOWN_SUBJECTS: &[(&str, &str)] = &[
     (
         "rust",

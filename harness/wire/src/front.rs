@@ -18,20 +18,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use crate::error::WireError;
 use crate::proxy::{HOP_BY_HOP, is_hop_by_hop, strip_hop_by_hop};
+use crate::serve::{self, Acceptor};
 
 /// How long exchanges still running at shutdown may take to finish before they are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -66,12 +66,14 @@ pub trait FrontObserver: Send + Sync + 'static {
     fn ended(&self, n: u64, end: ExchangeEnd);
 }
 
+/// The front's name in log lines.
+const NAME: &str = "front";
+
 /// A running front on `127.0.0.1`. Dropping it stops it too.
 pub struct FrontProxy {
     addr: SocketAddr,
     app_base: String,
-    shutdown: watch::Sender<bool>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 struct Shared {
@@ -105,14 +107,12 @@ impl FrontProxy {
             observer,
             next_exchange: AtomicU64::new(0),
         });
-        let (shutdown, stop) = watch::channel(false);
-        let acceptor = tokio::spawn(accept_loop(listener, shared, stop));
+        let acceptor = Acceptor::spawn(NAME, move |stop| accept_loop(listener, shared, stop));
         tracing::debug!(%addr, app, "front listening");
         Ok(FrontProxy {
             addr,
             app_base,
-            shutdown,
-            acceptor: Some(acceptor),
+            acceptor,
         })
     }
 
@@ -133,18 +133,7 @@ impl FrontProxy {
     /// Stops accepting, lets exchanges in flight finish for up to two seconds, then cuts the rest (each
     /// still gets its `ended`); returns when every connection is closed.
     pub async fn shutdown(mut self) {
-        self.shutdown.send_replace(true);
-        if let Some(acceptor) = self.acceptor.take()
-            && let Err(e) = acceptor.await
-        {
-            tracing::warn!("front acceptor ended abnormally: {e}");
-        }
-    }
-}
-
-impl Drop for FrontProxy {
-    fn drop(&mut self) {
-        self.shutdown.send_replace(true);
+        self.acceptor.stop().await;
     }
 }
 
@@ -159,64 +148,32 @@ impl std::fmt::Debug for FrontProxy {
 
 /// `http://host[:port]` of an app URL; a path other than `/`, a query or another scheme is refused.
 fn app_origin(url: &str) -> Result<String, WireError> {
-    let bad = |reason: &str| WireError::BadUpstream {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let uri: Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(other) => {
-            return Err(bad(&format!(
-                "the scheme is {other:?}; the front forwards plain http: expected http://HOST:PORT"
-            )));
-        }
-        None => return Err(bad("no scheme; expected http://HOST:PORT")),
-    }
-    let authority = uri
-        .authority()
-        .filter(|a| !a.host().is_empty())
-        .ok_or_else(|| bad("no host; expected http://HOST:PORT"))?;
-    if authority.as_str().contains('@') {
-        return Err(bad("user information is not supported"));
-    }
-    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-        return Err(bad(
-            "give the app's origin only (http://HOST:PORT): every path is forwarded as the browser sends it",
-        ));
-    }
-    Ok(format!("http://{authority}"))
-}
-
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+    serve::origin(
+        url,
+        &["http"],
+        "http://HOST:PORT (the front forwards plain http)",
+        "give the app's origin only (http://HOST:PORT): every path is forwarded as the browser sends it",
+    )
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
-        let accepted = tokio::select! {
-            () = stopped(&mut stop) => break,
-            accepted = listener.accept() => accepted,
+        let stream = tokio::select! {
+            stream = serve::accept(&listener, &mut stop, NAME) => match stream {
+                Some(stream) => stream,
+                None => break,
+            },
             // Reap finished connections as we go, so the set does not grow with every one ever served.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!("front accept failed: {e}");
-                continue;
-            }
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY on a front connection: {e}");
-        }
-        connections.spawn(serve_connection(
+        let shared = Arc::clone(&shared);
+        let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+        connections.spawn(serve::serve_connection(
             TokioIo::new(stream),
-            Arc::clone(&shared),
+            service,
             stop.clone(),
+            NAME,
         ));
     }
     drop(listener);
@@ -229,28 +186,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         connections.shutdown().await;
     }
     tracing::debug!("front stopped");
-}
-
-async fn serve_connection(
-    io: TokioIo<tokio::net::TcpStream>,
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stopped(&mut stop) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!("front connection ended: {e}");
-    }
 }
 
 async fn handle(
@@ -292,7 +227,7 @@ async fn handle(
             format!(
                 "the app at {} did not answer: {}",
                 shared.app_base,
-                chain(&e)
+                crate::error::one_line(&e)
             )
         }),
         Err(e) => Err(format!("cannot build the request to the app: {e}")),
@@ -353,20 +288,6 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty() && !HOP_BY_HOP.contains(&t.as_str()))
         .collect()
-}
-
-/// An error with its sources: hyper's own text alone does not say why a connection failed.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let text = error.to_string();
-        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
-            parts.push(text);
-        }
-        next = error.source();
-    }
-    parts.join(": ")
 }
 
 /// Reports an exchange's end when dropped: at the end of its response body, or when it is cut.

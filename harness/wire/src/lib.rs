@@ -16,6 +16,7 @@ pub mod front;
 pub mod normalise;
 pub mod proxy;
 pub mod record;
+mod serve;
 
 pub use error::WireError;
 pub use fault::{FaultAction, FaultMatch, FaultRule, FaultRuleError};

@@ -26,10 +26,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -39,12 +38,12 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::error::WireError;
 use crate::fault::{FaultAction, FaultRule, FaultSet, merge_unprocessed, split_batch};
 use crate::normalise::round_to;
 use crate::record::{BodyNote, WireRecord};
+use crate::serve::{self, Acceptor};
 
 /// The header naming the DynamoDB operation, e.g. `DynamoDB_20120810.GetItem`.
 const TARGET: &str = "x-amz-target";
@@ -61,12 +60,14 @@ pub(crate) const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// The proxy's name in log lines.
+const NAME: &str = "wire proxy";
+
 /// A running proxy on `127.0.0.1:<ephemeral>`. Dropping it stops it too.
 pub struct WireProxy {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 /// State shared by the acceptor and every connection.
@@ -285,14 +286,15 @@ impl WireProxy {
             faults_set: AtomicBool::new(false),
             sink: Mutex::new(None),
         });
-        let (shutdown, stop) = watch::channel(false);
-        let acceptor = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop));
+        let acceptor = Acceptor::spawn(NAME, {
+            let shared = Arc::clone(&shared);
+            move |stop| accept_loop(listener, shared, stop)
+        });
         tracing::debug!(%addr, upstream, "wire proxy listening");
         Ok(WireProxy {
             shared,
             addr,
-            shutdown,
-            acceptor: Some(acceptor),
+            acceptor,
         })
     }
 
@@ -367,19 +369,7 @@ impl WireProxy {
     /// Stops accepting, closes idle connections and lets calls in flight finish; returns when the listening
     /// socket is closed.
     pub async fn shutdown(mut self) {
-        self.shutdown.send_replace(true);
-        if let Some(acceptor) = self.acceptor.take()
-            && let Err(e) = acceptor.await
-        {
-            tracing::warn!("wire proxy acceptor ended abnormally: {e}");
-        }
-    }
-}
-
-impl Drop for WireProxy {
-    fn drop(&mut self) {
-        // The acceptor and the connections watch this; they stop on their next poll.
-        self.shutdown.send_replace(true);
+        self.acceptor.stop().await;
     }
 }
 
@@ -407,55 +397,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn upstream_base(url: &str) -> Result<String, WireError> {
-    let bad = |reason: &str| WireError::BadUpstream {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let uri: Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    let scheme = match uri.scheme_str() {
-        Some(scheme @ ("http" | "https")) => scheme,
-        Some(other) => {
-            return Err(bad(&format!(
-                "the scheme is {other:?}; expected http://host:port or https://host"
-            )));
-        }
-        None => return Err(bad("no scheme; expected http://host:port or https://host")),
-    };
-    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-    if authority.host().is_empty() {
-        return Err(bad("no host"));
-    }
-    if !matches!(uri.path(), "" | "/") {
-        return Err(bad("a path is not supported; DynamoDB is served at /"));
-    }
-    Ok(format!("{scheme}://{authority}"))
-}
-
-/// Resolves once shutdown is requested or the proxy is gone. (The `watch::Ref` is dropped here: it is not
-/// `Send`, and must not live across an await of the spawned tasks.)
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+    serve::origin(
+        url,
+        &["http", "https"],
+        "http://host:port or https://host",
+        "a path is not supported; DynamoDB is served at /",
+    )
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let accepted = tokio::select! {
-            () = stopped(&mut stop) => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of file descriptors and the like: keep serving the connections we have.
-                tracing::warn!("wire proxy accept failed: {e}");
-                continue;
-            }
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY on a client connection: {e}");
-        }
+    while let Some(stream) = serve::accept(&listener, &mut stop, NAME).await {
         let n = shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
         let conn = Arc::new(ConnState {
             label: format!("C{n}"),
@@ -466,34 +417,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             reset: Arc::clone(&conn.reset),
         });
         let shared = Arc::clone(&shared);
-        let stop = stop.clone();
-        tokio::spawn(serve_connection(io, shared, conn, stop));
+        let service = service_fn(move |req| handle(Arc::clone(&shared), Arc::clone(&conn), req));
+        tokio::spawn(serve::serve_connection(io, service, stop.clone(), NAME));
     }
     tracing::debug!("wire proxy stopped listening");
-}
-
-async fn serve_connection(
-    io: TokioIo<ResettableStream>,
-    shared: Arc<Shared>,
-    conn: Arc<ConnState>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let service = service_fn(move |req| handle(Arc::clone(&shared), Arc::clone(&conn), req));
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stopped(&mut stop) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        // Client hang-ups and injected resets end up here; neither is the proxy's failure.
-        tracing::debug!("wire proxy connection ended: {e}");
-    }
 }
 
 /// What the client gets back, and what the record says about it.
