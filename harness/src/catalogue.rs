@@ -300,16 +300,7 @@ pub fn failure_message(case: &Case, blame: Blame, result: &CaseResult) -> String
     if let Some(reason) = &result.reason {
         message.push_str(&format!("\n{reason}"));
     }
-    // The diff often starts with the one-line reason; print each line once.
-    if let Some(diff) = result
-        .diff
-        .as_deref()
-        .map(|d| match result.reason.as_deref() {
-            Some(reason) => d.strip_prefix(reason).unwrap_or(d).trim_start_matches('\n'),
-            None => d,
-        })
-        .filter(|d| !d.is_empty())
-    {
+    if let Some(diff) = crate::report::diff_text(result) {
         message.push_str(&format!("\n{diff}"));
     }
     message
@@ -360,8 +351,11 @@ mod tests {
         let case = &scenario::load_file(&path).unwrap()[0];
         let mut result = CaseResult::skipped(case, "rust", "dynoxide", String::new());
         result.outcome = Outcome::Fail(Blame::Handler);
-        result.reason = Some("step 1 read: value".to_owned());
-        result.diff = Some("expected '' got 'x'".to_owned());
+        result.mismatches = vec![crate::conform::mismatch::Mismatch {
+            step: Some("1:read".to_owned()),
+            aspect: crate::conform::mismatch::Aspect::ReturnValue,
+            detail: "expected \"\", got \"x\"".to_owned(),
+        }];
         let message = failure_message(case, Blame::Handler, &result);
         let first = format!(
             "{}:3: case C10 (t) failed for subject rust on dynoxide",
@@ -370,7 +364,7 @@ mod tests {
         assert!(message.starts_with(&first), "{message}");
         assert!(message.contains("put down to the handler"), "{message}");
         assert!(
-            message.ends_with("step 1 read: value\nexpected '' got 'x'"),
+            message.ends_with("\nstep 1:read: return value: expected \"\", got \"x\""),
             "{message}"
         );
     }

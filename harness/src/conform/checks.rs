@@ -1,6 +1,7 @@
 //! The checks of a played case: each step's return, the DynamoDB calls (per step and for the case), and the
-//! final table. Each finding is a line in `diffs`; reports render them.
+//! final table. Each finding is a typed [`super::mismatch::Mismatch`]; reports render them.
 
+use super::mismatch::{Aspect, Findings};
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -22,32 +23,41 @@ pub(super) fn check_step(
     response: &HandlerResponse,
     label: &str,
     now: NowWindow,
-    diffs: &mut Vec<String>,
+    findings: &mut Findings,
 ) {
     let empty = StepExpect::default();
     let expect = step.expect.as_ref().unwrap_or(&empty);
     match (&expect.exception, &response.exception) {
-        (None, Some(got)) => diffs.push(format!(
-            "step {label}: unexpected {} ({}): {}",
-            got.class,
-            got.code.as_deref().unwrap_or("no code"),
-            got.message
-        )),
-        (Some(want), None) => diffs.push(format!(
-            "step {label}: expected {want} to propagate, but the call returned {}",
-            response.value
-        )),
-        (Some(want), Some(got)) if want != &got.class => diffs.push(format!(
-            "step {label}: expected {want}, got {} ({})",
-            got.class, got.message
-        )),
+        (None, Some(got)) => findings.at(
+            label,
+            Aspect::Exception,
+            format!(
+                "unexpected {} ({}): {}",
+                got.class,
+                got.code.as_deref().unwrap_or("no code"),
+                got.message
+            ),
+        ),
+        (Some(want), None) => findings.at(
+            label,
+            Aspect::Exception,
+            format!(
+                "expected {want} to propagate, but the call returned {}",
+                response.value
+            ),
+        ),
+        (Some(want), Some(got)) if want != &got.class => findings.at(
+            label,
+            Aspect::Exception,
+            format!("expected {want}, got {} ({})", got.class, got.message),
+        ),
         _ => {}
     }
     if let Some(want) = &expect.value
         && response.exception.is_none()
         && let Some(diff) = value_diff(want, &response.value, now)
     {
-        diffs.push(format!("step {label}: return value: {diff}"));
+        findings.at(label, Aspect::ReturnValue, diff);
     }
     if let Some(want) = &expect.warnings {
         let matches = want.len() == response.warnings.len()
@@ -56,10 +66,11 @@ pub(super) fn check_step(
                 .zip(&response.warnings)
                 .all(|(w, g)| match_glob(w, g));
         if !matches {
-            diffs.push(format!(
-                "step {label}: warnings: expected {want:?}, got {:?}",
-                response.warnings
-            ));
+            findings.at(
+                label,
+                Aspect::Warnings,
+                format!("expected {want:?}, got {:?}", response.warnings),
+            );
         }
     }
 }
@@ -126,7 +137,7 @@ pub(super) fn check_calls(
     records: &[WireRecord],
     timeline: &Timeline,
     bindings: &mut Bindings,
-    diffs: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<(), HarnessError> {
     let actual = observed(records, timeline);
     for (index, step) in case.steps.iter().enumerate() {
@@ -141,14 +152,14 @@ pub(super) fn check_calls(
         if let Some(expected) = expected_calls(case, subs, &expect.calls, &expect.calls_trace)?
             && let Err(diff) = match_calls(&expected, &step_calls, bindings)
         {
-            diffs.push(format!("step {label}: DynamoDB calls: {diff}"));
+            findings.at(&label, Aspect::Calls, diff);
         }
     }
     if let Some(expected) =
         expected_calls(case, subs, &case.expect.calls, &case.expect.calls_trace)?
         && let Err(diff) = match_calls(&expected, &actual, bindings)
     {
-        diffs.push(format!("DynamoDB calls: {diff}"));
+        findings.of_case(Aspect::Calls, diff);
     }
     if let Some(counts) = &case.expect.calls_count {
         let mut got: BTreeMap<String, usize> = BTreeMap::new();
@@ -161,9 +172,10 @@ pub(super) fn check_calls(
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         if want != got {
-            diffs.push(format!(
-                "DynamoDB call counts: expected {want:?}, got {got:?}"
-            ));
+            findings.of_case(
+                Aspect::CallCounts,
+                format!("expected {want:?}, got {got:?}"),
+            );
         }
     }
     Ok(())
@@ -205,7 +217,7 @@ pub(super) async fn check_table(
     subs: &Substitutions,
     window: NowWindow,
     bindings: &mut Bindings,
-    diffs: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<(), HarnessError> {
     let expect = &case.expect;
     if expect.table.is_none() && expect.table_contains.is_none() && expect.table_lacks.is_none() {
@@ -225,50 +237,55 @@ pub(super) async fn check_table(
             key_diffs.is_empty().then(|| item.clone())
         })
     };
-    let compare = |want: &Value, bindings: &mut Bindings, diffs: &mut Vec<String>| {
+    let compare = |want: &Value, bindings: &mut Bindings, findings: &mut Findings| {
         let want = subs.table_only(want);
         match find(&want, bindings) {
             Some(item) => {
                 let key = key_of(&item).unwrap_or(Value::Null);
-                match_json(
-                    &want,
-                    &item,
-                    &format!("table[{key}]"),
-                    window,
-                    bindings,
-                    diffs,
-                );
+                let mut lines = Vec::new();
+                let path = format!("table[{key}]");
+                match_json(&want, &item, &path, window, bindings, &mut lines);
+                findings.lines(None, Aspect::Table, lines);
             }
-            None => diffs.push(format!(
-                "table: no item with {hash_key} = {}",
-                want.get(hash_key).cloned().unwrap_or(Value::Null)
-            )),
+            None => findings.of_case(
+                Aspect::Table,
+                format!(
+                    "no item with {hash_key} = {}",
+                    want.get(hash_key).cloned().unwrap_or(Value::Null)
+                ),
+            ),
         }
     };
     if let Some(want_items) = &expect.table {
         for want in want_items {
-            compare(want, bindings, diffs);
+            compare(want, bindings, findings);
         }
         if items.len() != want_items.len() {
             let keys: Vec<String> = items
                 .iter()
                 .filter_map(|i| key_of(i).map(|k| k.to_string()))
                 .collect();
-            diffs.push(format!(
-                "table: expected {} item(s), found {}: {}",
-                want_items.len(),
-                items.len(),
-                keys.join(", ")
-            ));
+            findings.of_case(
+                Aspect::Table,
+                format!(
+                    "expected {} item(s), found {}: {}",
+                    want_items.len(),
+                    items.len(),
+                    keys.join(", ")
+                ),
+            );
         }
     }
     for want in expect.table_contains.iter().flatten() {
-        compare(want, bindings, diffs);
+        compare(want, bindings, findings);
     }
     for lacks in expect.table_lacks.iter().flatten() {
         let lacks = subs.table_only(lacks);
         if let Some(item) = find(&lacks, bindings) {
-            diffs.push(format!("table: expected no item {lacks}, found {item}"));
+            findings.of_case(
+                Aspect::Table,
+                format!("expected no item {lacks}, found {item}"),
+            );
         }
     }
     Ok(())

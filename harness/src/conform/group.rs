@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use super::http::{HttpReply, HttpSession};
+use super::mismatch::{Aspect, Findings};
 use crate::scenario::{HttpRequest, Step, StepOp, WaitFor};
 use dynamo_wire::WireProxy;
 use dynamo_wire::expect::Bindings;
@@ -41,14 +42,14 @@ pub struct GroupTarget<'a> {
     pub partner_url: Option<&'a str>,
 }
 
-/// Plays the group at step `number` (1-based). Mismatches go to `diffs`; an `Err` is the harness failing.
+/// Plays the group at step `number` (1-based). Mismatches go to `findings`; an `Err` is the harness failing.
 pub async fn play(
     number: usize,
     members: &[Step],
     target: &GroupTarget<'_>,
     sessions: &mut BTreeMap<String, HttpSession>,
     bindings: &mut Bindings,
-    diffs: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> anyhow::Result<()> {
     let control = HttpSession::new(target.base_url, None);
     let calls_before = target.proxy.records().len();
@@ -87,10 +88,14 @@ pub async fn play(
                     match tokio::time::timeout(WAIT_DEADLINE, handle).await {
                         Ok(answer) => request.answer = Some(answer?),
                         Err(_) => {
-                            diffs.push(format!(
-                                "step {label}: `{actor}` had not answered after {} s",
-                                WAIT_DEADLINE.as_secs()
-                            ));
+                            findings.at(
+                                &label,
+                                Aspect::Wait,
+                                format!(
+                                    "`{actor}` had not answered after {} s",
+                                    WAIT_DEADLINE.as_secs()
+                                ),
+                            );
                             gave_up = true;
                         }
                     }
@@ -100,12 +105,16 @@ pub async fn play(
                 let started = Instant::now();
                 while !met(condition, &control, target.proxy, calls_before).await? {
                     if started.elapsed() > WAIT_DEADLINE {
-                        diffs.push(format!(
-                            "step {label}: waited {} s for {} (calls so far: {})",
-                            WAIT_DEADLINE.as_secs(),
-                            describe(condition),
-                            target.proxy.records().len() - calls_before
-                        ));
+                        findings.at(
+                            &label,
+                            Aspect::Wait,
+                            format!(
+                                "waited {} s for {} (calls so far: {})",
+                                WAIT_DEADLINE.as_secs(),
+                                describe(condition),
+                                target.proxy.records().len() - calls_before
+                            ),
+                        );
                         gave_up = true;
                         break;
                     }
@@ -128,11 +137,11 @@ pub async fn play(
         if let Some(handle) = request.handle.take() {
             match tokio::time::timeout(ANSWER_DEADLINE, handle).await {
                 Ok(answer) => request.answer = Some(answer?),
-                Err(_) => diffs.push(format!(
-                    "step {number}.{}:http: no answer within {} s",
-                    request.member + 1,
-                    ANSWER_DEADLINE.as_secs()
-                )),
+                Err(_) => findings.at(
+                    &format!("{number}.{}:http", request.member + 1),
+                    Aspect::Wait,
+                    format!("no answer within {} s", ANSWER_DEADLINE.as_secs()),
+                ),
             }
         }
     }
@@ -146,7 +155,7 @@ pub async fn play(
             members[request.member].expect.as_ref(),
             &label,
             bindings,
-            diffs,
+            findings,
         );
         sessions
             .entry(request.actor)

@@ -4,6 +4,7 @@
 use reqwest::header::{COOKIE, SET_COOKIE, USER_AGENT};
 use serde_json::Value;
 
+use super::mismatch::{Aspect, Findings};
 use crate::scenario::{CookieExpectation, HttpRequest, StepExpect};
 use dynamo_wire::expect::{Bindings, NowWindow, match_json};
 
@@ -175,20 +176,26 @@ impl HttpReply {
         expect: Option<&StepExpect>,
         label: &str,
         bindings: &mut Bindings,
-        diffs: &mut Vec<String>,
+        findings: &mut Findings,
     ) {
         let status_wanted = expect.and_then(|e| e.status).unwrap_or(200);
         if self.status != status_wanted {
-            diffs.push(format!(
-                "step {label}: HTTP status: expected {status_wanted}, got {} ({})",
-                self.status, self.body
-            ));
+            findings.at(
+                label,
+                Aspect::Status,
+                format!(
+                    "expected {status_wanted}, got {} ({})",
+                    self.status, self.body
+                ),
+            );
         }
         let Some(expect) = expect else { return };
         if let Some(want) = &expect.json {
             let got = subset_like(want, &self.body);
             let now = NowWindow::at(0);
-            match_json(want, &got, "body", now, bindings, diffs);
+            let mut lines = Vec::new();
+            match_json(want, &got, "body", now, bindings, &mut lines);
+            findings.lines(Some(label), Aspect::Body, lines);
         }
         if let Some(want) = &expect.cookie {
             let ok = matches!(
@@ -202,10 +209,11 @@ impl HttpReply {
                     | (CookieExpectation::None, CookieChange::None)
             );
             if !ok {
-                diffs.push(format!(
-                    "step {label}: session cookie: expected {want:?}, got {:?}",
-                    self.cookie
-                ));
+                findings.at(
+                    label,
+                    Aspect::Cookie,
+                    format!("expected {want:?}, got {:?}", self.cookie),
+                );
             }
         }
     }

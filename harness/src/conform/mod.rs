@@ -4,6 +4,7 @@
 mod checks;
 mod group;
 pub mod http;
+pub mod mismatch;
 pub mod plan;
 mod play_handler;
 mod play_http;

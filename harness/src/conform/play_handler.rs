@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::checks::{check_calls, check_step, check_table};
+use super::mismatch::{Aspect, Findings};
 use super::runner::{HarnessError, Played, table_name};
 use super::substitute::{Substitutions, config_str, parse_faults, resolve_now_in_data};
 use super::timeline::{Timeline, unix_now};
@@ -81,7 +82,7 @@ pub(super) async fn play_handler_case(
 
         let mut drivers: BTreeMap<String, Box<dyn HandlerDriver>> = BTreeMap::new();
         let mut timeline = Timeline::default();
-        let mut diffs = Vec::new();
+        let mut findings = Findings::default();
         let mut returns = Vec::new();
         for (index, step) in case.steps.iter().enumerate() {
             let label = format!("{}:{}", index + 1, step.op.name());
@@ -131,8 +132,8 @@ pub(super) async fn play_handler_case(
                             let mut driver = subject.driver().await?;
                             if !matches!(op, StepOp::NewHandler { .. }) {
                                 let setup = new_handler(&context, None, None, clock);
-                                expect_setup(driver.call(&setup).await?, &label, &mut diffs);
-                                open_if_configured(&mut driver, case, &label, &mut diffs).await?;
+                                expect_setup(driver.call(&setup).await?, &label, &mut findings);
+                                open_if_configured(&mut driver, case, &label, &mut findings).await?;
                             }
                             entry.insert(driver)
                         }
@@ -167,10 +168,14 @@ pub(super) async fn play_handler_case(
                         None => {
                             drivers.remove(&step.actor);
                             if !still_running {
-                                diffs.push(format!(
-                                    "step {label}: still running at its time limit of {} ms",
-                                    step.within_ms.unwrap_or_default()
-                                ));
+                                findings.at(
+                                    &label,
+                                    Aspect::TimeLimit,
+                                    format!(
+                                        "still running at its time limit of {} ms",
+                                        step.within_ms.unwrap_or_default()
+                                    ),
+                                );
                             }
                             returns.push(format!(
                                 "{} still running at {} ms",
@@ -181,15 +186,19 @@ pub(super) async fn play_handler_case(
                         }
                         Some(response) => {
                             if still_running {
-                                diffs.push(format!(
-                                    "step {label}: expected it still running at {} ms, it returned {} after {} ms",
-                                    step.within_ms.unwrap_or_default(),
-                                    response.value,
-                                    started.elapsed().as_millis()
-                                ));
+                                findings.at(
+                                    &label,
+                                    Aspect::TimeLimit,
+                                    format!(
+                                        "expected it still running at {} ms, it returned {} after {} ms",
+                                        step.within_ms.unwrap_or_default(),
+                                        response.value,
+                                        started.elapsed().as_millis()
+                                    ),
+                                );
                             }
                             if matches!(op, StepOp::NewHandler { .. }) {
-                                open_if_configured(driver, case, &label, &mut diffs).await?;
+                                open_if_configured(driver, case, &label, &mut findings).await?;
                             }
                             Some(response)
                         }
@@ -198,7 +207,7 @@ pub(super) async fn play_handler_case(
             };
             if let Some(response) = response {
                 let now = NowWindow::at(clock.now_at(unix_now().floor() as i64));
-                check_step(step, &response, &label, now, &mut diffs);
+                check_step(step, &response, &label, now, &mut findings);
                 returns.push(return_summary(step.op.name(), &response));
             }
         }
@@ -212,7 +221,7 @@ pub(super) async fn play_handler_case(
         let mut bindings = Bindings {
             sids: case.given.sids.clone(),
         };
-        check_calls(case, &subs, &records, &timeline, &mut bindings, &mut diffs)?;
+        check_calls(case, &subs, &records, &timeline, &mut bindings, &mut findings)?;
         check_table(
             case,
             backdrop,
@@ -221,11 +230,11 @@ pub(super) async fn play_handler_case(
             &subs,
             window,
             &mut bindings,
-            &mut diffs,
+            &mut findings,
         )
         .await?;
         Ok::<_, HarnessError>(Played {
-            diffs,
+            findings: findings.into_vec(),
             records,
             returns,
         })
@@ -279,7 +288,7 @@ pub(super) async fn open_if_configured(
     driver: &mut Box<dyn HandlerDriver>,
     case: &Case,
     label: &str,
-    diffs: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<(), HarnessError> {
     if let Some(open) = &case.open {
         let response = driver
@@ -288,18 +297,19 @@ pub(super) async fn open_if_configured(
                 name: open.name.clone(),
             })
             .await?;
-        expect_setup(response, label, diffs);
+        expect_setup(response, label, findings);
     }
     Ok(())
 }
 
 /// Building a handler and `open()` must not throw unless a step says so.
-pub(super) fn expect_setup(response: HandlerResponse, label: &str, diffs: &mut Vec<String>) {
+pub(super) fn expect_setup(response: HandlerResponse, label: &str, findings: &mut Findings) {
     if let Some(exception) = response.exception {
-        diffs.push(format!(
-            "step {label}: setting up the handler threw {} ({})",
-            exception.class, exception.message
-        ));
+        findings.at(
+            label,
+            Aspect::Setup,
+            format!("threw {} ({})", exception.class, exception.message),
+        );
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::checks::{check_calls, check_table};
 use super::http::HttpSession;
+use super::mismatch::Findings;
 use super::runner::{HarnessError, HttpBackdrop, Played};
 use super::substitute::{Substitutions, parse_faults};
 use super::timeline::{Timeline, unix_now};
@@ -34,7 +35,7 @@ pub(super) async fn play_http_case(
     http.proxy
         .set_faults(parse_faults(&case.given.faults, &subs)?);
     let mut sessions: BTreeMap<String, HttpSession> = BTreeMap::new();
-    let mut diffs = Vec::new();
+    let mut findings = Findings::default();
     let mut bindings = Bindings {
         sids: case.given.sids.clone(),
     };
@@ -49,7 +50,7 @@ pub(super) async fn play_http_case(
                     HttpSession::new(&http.base_url, http.partner_url.as_deref())
                 });
                 let reply = session.send(request).await?;
-                reply.check(step.expect.as_ref(), &label, &mut bindings, &mut diffs);
+                reply.check(step.expect.as_ref(), &label, &mut bindings, &mut findings);
             }
             StepOp::Parallel(members) => {
                 let target = super::group::GroupTarget {
@@ -63,7 +64,7 @@ pub(super) async fn play_http_case(
                     &target,
                     &mut sessions,
                     &mut bindings,
-                    &mut diffs,
+                    &mut findings,
                 )
                 .await?;
             }
@@ -95,7 +96,14 @@ pub(super) async fn play_http_case(
     }
     http.proxy.set_faults(Vec::new());
     let records = table::unscoped(http.proxy.take_records());
-    check_calls(case, &subs, &records, &timeline, &mut bindings, &mut diffs)?;
+    check_calls(
+        case,
+        &subs,
+        &records,
+        &timeline,
+        &mut bindings,
+        &mut findings,
+    )?;
     let wall_end = unix_now().floor() as i64;
     let window = NowWindow {
         earliest: wall_start,
@@ -109,11 +117,11 @@ pub(super) async fn play_http_case(
         &subs,
         window,
         &mut bindings,
-        &mut diffs,
+        &mut findings,
     )
     .await?;
     Ok(Played {
-        diffs,
+        findings: findings.into_vec(),
         records,
         returns: Vec::new(),
     })

@@ -70,10 +70,13 @@ pub struct CaseResult {
     pub backend: String,
     #[serde(flatten)]
     pub outcome: Outcome,
-    /// Why it was skipped, or a one-line summary of why it failed.
+    /// Why it was skipped, why the harness could not run it, or which capability the backend lacks; a
+    /// handler's failure says why in `mismatches` (reports render both, [`crate::report::reason_line`]).
+    #[serde(skip)]
     pub reason: Option<String>,
-    /// The full explanation of a failure: which step or call, which field, expected and got.
-    pub diff: Option<String>,
+    /// What differed from the case's expectations, in the order found: which step or call, which field,
+    /// expected and got.
+    pub mismatches: Vec<super::mismatch::Mismatch>,
     /// A documented deviation of this subject from the SDK that the case allowed for.
     pub deviation: Option<String>,
     /// The faults the proxy injected, in short (`GetItem: throttle ProvisionedThroughputExceededException ×11`).
@@ -115,7 +118,7 @@ impl CaseResult {
             backend: backend.to_owned(),
             outcome: Outcome::Skip,
             reason: Some(reason),
-            diff: None,
+            mismatches: Vec::new(),
             deviation: None,
             fault: None,
             calls: 0,

@@ -105,6 +105,8 @@ pub async fn run_case(
         result.reason = Some(reason);
         return result;
     }
+    // Played from here: a reason is only for a harness error or a capability the backend lacks.
+    result.reason = None;
     let started = Instant::now();
     // A documented deviation replaces the end-of-case expectations for this subject only.
     let deviated;
@@ -136,23 +138,20 @@ pub async fn run_case(
             result.records = played.records;
             result.returns = played.returns;
             result.fault = fault_summary(&case.given.faults);
-            if played.diffs.is_empty() {
+            if played.findings.is_empty() {
                 result.outcome = Outcome::Pass;
-                result.reason = None;
                 result.hazards = case.expect.hazard.iter().cloned().collect();
                 result.data = case.expect.data.or_else(|| seeded_data_fate(case));
             } else {
                 result.outcome = Outcome::Fail(Blame::Handler);
-                result.reason = Some(played.diffs[0].lines().next().unwrap_or("").to_owned());
-                result.diff = Some(played.diffs.join("\n"));
+                result.mismatches = played.findings;
                 let missing = missing_capabilities(case, &backdrop.capabilities);
                 if !missing.is_empty() {
                     result.outcome = Outcome::Fail(Blame::Backend);
                     result.reason = Some(format!(
-                        "backend {} lacks {} (the case depends on it): {}",
+                        "backend {} lacks {} (the case depends on it)",
                         backdrop.backend_name,
                         missing.join(", "),
-                        result.reason.take().unwrap_or_default()
                     ));
                 }
             }
@@ -181,7 +180,7 @@ fn missing_capabilities(case: &Case, capabilities: &Capabilities) -> Vec<String>
 /// What playing a case produced: the differences found (empty: pass), the calls recorded, and each handler
 /// step's return in short.
 pub(super) struct Played {
-    pub(super) diffs: Vec<String>,
+    pub(super) findings: Vec<super::mismatch::Mismatch>,
     pub(super) records: Vec<WireRecord>,
     pub(super) returns: Vec<String>,
 }

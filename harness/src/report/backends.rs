@@ -96,7 +96,7 @@ pub fn backends_markdown(backends: &[BackendFacts], results: &[CaseResult]) -> O
                 result.id,
                 result.backend,
                 result.subject,
-                result.reason.as_deref().unwrap_or_default()
+                super::reason_line(result).unwrap_or_default()
             );
         }
     }

@@ -76,7 +76,7 @@ fn outcome(result: &CaseResult) -> (Status, Option<crate::conform::result::Blame
 }
 
 fn outcome_text(result: &CaseResult) -> String {
-    match (&result.status(), &result.reason) {
+    match (&result.status(), &super::reason_line(result)) {
         (Status::Pass, _) => "pass".to_owned(),
         (status, Some(reason)) => format!("{}: {reason}", format!("{status:?}").to_lowercase()),
         (status, None) => format!("{status:?}").to_lowercase(),

@@ -55,8 +55,8 @@ pub fn junit_xml(results: &[CaseResult]) -> String {
                     let _ = writeln!(
                         xml,
                         ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        escape(case.reason.as_deref().unwrap_or("")),
-                        escape(case.diff.as_deref().unwrap_or(""))
+                        escape(&super::reason_line(case).unwrap_or_default()),
+                        escape(&super::diff_text(case).unwrap_or_default())
                     );
                 }
             }

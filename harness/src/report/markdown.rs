@@ -66,11 +66,7 @@ pub fn summary_markdown(results: &[CaseResult]) -> String {
                 md_escape(&result.title),
                 result.subject,
                 result.backend,
-                result
-                    .diff
-                    .as_deref()
-                    .or(result.reason.as_deref())
-                    .unwrap_or("")
+                super::failure_text(result)
             );
         }
     }

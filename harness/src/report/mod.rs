@@ -29,12 +29,50 @@ struct ResultsFile<'a> {
     summary: Summary,
 }
 
-/// One case of `results.json`: the result, and where its trace lies in the folder.
+/// One case of `results.json`: the result, its reason and diff as the other pages show them, and where its
+/// trace lies in the folder.
 #[derive(Serialize)]
 struct ResultLine<'a> {
     #[serde(flatten)]
     result: &'a CaseResult,
+    reason: Option<String>,
+    diff: Option<String>,
     trace: Option<String>,
+}
+
+/// Why a case was skipped or failed, in one line: the result's own reason (a skip, the harness, a missing
+/// capability), then the first mismatch.
+pub fn reason_line(result: &CaseResult) -> Option<String> {
+    let first = result
+        .mismatches
+        .first()
+        .map(|m| m.to_string().lines().next().unwrap_or_default().to_owned());
+    match (&result.reason, first) {
+        (Some(reason), Some(first)) => Some(format!("{reason}: {first}")),
+        (Some(reason), None) => Some(reason.clone()),
+        (None, first) => first,
+    }
+}
+
+/// What a failure report shows: the result's own reason, if any, then every mismatch.
+pub fn failure_text(result: &CaseResult) -> String {
+    [result.reason.clone(), diff_text(result)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every mismatch of a failed case, a line each.
+pub fn diff_text(result: &CaseResult) -> Option<String> {
+    (!result.mismatches.is_empty()).then(|| {
+        result
+            .mismatches
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 /// Where a result's normalised wire trace goes, relative to the report folder (`None`: it made no call).
@@ -56,6 +94,8 @@ pub fn results_json(results: &[CaseResult]) -> String {
             .iter()
             .map(|result| ResultLine {
                 result,
+                reason: reason_line(result),
+                diff: diff_text(result),
                 trace: trace_path(result),
             })
             .collect(),
@@ -115,6 +155,7 @@ fn file_safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conform::mismatch::{Aspect, Mismatch};
     use crate::conform::result::{Blame, Outcome};
 
     fn result(id: &str, subject: &str, outcome: Outcome) -> CaseResult {
@@ -133,13 +174,22 @@ mod tests {
     /// A small matrix with one of everything a report shows.
     fn sample() -> Vec<CaseResult> {
         let mut failed = result("C11", "php", Outcome::Fail(Blame::Handler));
-        failed.reason = Some("step 1:read: return value: expected \"x\", got \"\"".to_owned());
-        failed.diff = Some(failed.reason.clone().unwrap());
+        failed.mismatches = vec![Mismatch {
+            step: Some("1:read".to_owned()),
+            aspect: Aspect::ReturnValue,
+            detail: "expected \"x\", got \"\"".to_owned(),
+        }];
         let mut backend = result("C26", "rust", Outcome::Fail(Blame::Backend));
         backend.reason = Some(
-            "backend moto lacks binary_via_attribute_updates (the case depends on it): table differs"
-                .to_owned(),
+            "backend moto lacks binary_via_attribute_updates (the case depends on it)".to_owned(),
         );
+        backend.mismatches = vec![Mismatch {
+            step: None,
+            aspect: Aspect::Table,
+            detail:
+                "table[{\"S\":\"CAKEPHP_b\"}].data: expected {\"B\":\"gP8=\"}, got {\"S\":\"gP8=\"}"
+                    .to_owned(),
+        }];
         let mut skipped = result("C77", "rust", Outcome::Skip);
         skipped.reason =
             Some("rust drives the handler in process; HTTP cases run on rust-http".to_owned());

@@ -120,13 +120,7 @@ pub fn render(results: &[CaseResult], verbose: bool) -> String {
                 result.title,
                 result.subject,
                 result.backend,
-                indent(
-                    result
-                        .diff
-                        .as_deref()
-                        .or(result.reason.as_deref())
-                        .unwrap_or("")
-                )
+                indent(&super::failure_text(result))
             );
             match result.blame() {
                 Some(Blame::Backend) => {
