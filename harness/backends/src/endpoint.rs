@@ -144,18 +144,39 @@ pub fn region_or_local(config: SdkConfig, has_endpoint: bool) -> Option<SdkConfi
     }
 }
 
-/// An endpoint URL: `http://` or `https://`, then a host (and an optional port), and no path.
-fn check_url(url: &str) -> Result<(), String> {
+/// A DynamoDB endpoint URL: `http://` or `https://`, then a host (and an optional port), and no path or query.
+/// The one rule for `--endpoint`, COMANAGE_REGISTRY_DYNAMODB_ENDPOINT and the endpoint backend.
+pub fn check_endpoint_url(url: &str) -> Result<(), String> {
     const EXPECTED: &str = "expected http://HOST:PORT or https://HOST";
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("not a URL; {EXPECTED}"));
+        // `localhost:8000` reads as a URL of scheme `localhost`, as a URL parser reads it.
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme)
+            .filter(|scheme| {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+            });
+        return Err(match scheme {
+            Some(scheme) => format!("the scheme is {scheme:?}, not http or https; {EXPECTED}"),
+            None => format!("not a URL; {EXPECTED}"),
+        });
     };
     if !matches!(scheme, "http" | "https") {
         return Err(format!(
             "the scheme is {scheme:?}, not http or https; {EXPECTED}"
         ));
     }
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find(['/', '?']) {
+        // `/` alone is the root; anything after it, or any query, is more than an endpoint.
+        Some(at) => (
+            &rest[..at],
+            rest[at..].strip_prefix('/').unwrap_or(&rest[at..]),
+        ),
+        None => (rest, ""),
+    };
     let host = match authority.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => authority
@@ -167,7 +188,7 @@ fn check_url(url: &str) -> Result<(), String> {
     }
     if !path.is_empty() {
         return Err(format!(
-            "a path is not supported (DynamoDB is served at /); {EXPECTED}"
+            "a path or query is not supported (DynamoDB is served at /); {EXPECTED}"
         ));
     }
     Ok(())
@@ -200,7 +221,7 @@ pub(crate) async fn start(opts: &BackendOptions) -> Result<Box<dyn Backend>, Bac
         .clone()
         .or_else(|| non_empty_env(ENDPOINT_ENV));
     if let Some(url) = &endpoint {
-        check_url(url).map_err(|reason| {
+        check_endpoint_url(url).map_err(|reason| {
             BackendError::InvalidOptions(format!("endpoint {url:?}: {reason}"))
         })?;
     }
@@ -319,7 +340,7 @@ impl Backend for EndpointBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_url, is_loopback_url};
+    use super::{check_endpoint_url, is_loopback_url};
 
     #[tokio::test]
     async fn an_endpoint_off_this_machine_needs_the_confirmation() {
@@ -363,7 +384,7 @@ mod tests {
             "http://localhost:4567/",
             "http://[::1]:8000",
         ] {
-            assert_eq!(check_url(good), Ok(()), "{good}");
+            assert_eq!(check_endpoint_url(good), Ok(()), "{good}");
         }
         for bad in [
             "notaurl",
@@ -372,8 +393,9 @@ mod tests {
             "http://h:1/x",
             "http://",
             "http://:80",
+            "http://h:1?x=1",
         ] {
-            assert!(check_url(bad).is_err(), "{bad}");
+            assert!(check_endpoint_url(bad).is_err(), "{bad}");
         }
     }
 

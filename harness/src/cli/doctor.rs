@@ -38,8 +38,8 @@ pub use dynamo_backends::endpoint::YES_REAL_AWS_ENV;
 /// Whether the URL's host is this machine: the rule the endpoint backend confirms and picks credentials by.
 pub use dynamo_backends::endpoint::is_loopback_url;
 use dynamo_backends::endpoint::{
-    ACCESS_KEY_ENV, ENDPOINT_ENV, PluginCredentials, REGION_ENV, SECRET_KEY_ENV, non_empty_env,
-    region_or_local, sdk_https_client,
+    ACCESS_KEY_ENV, ENDPOINT_ENV, PluginCredentials, REGION_ENV, SECRET_KEY_ENV,
+    check_endpoint_url, non_empty_env, region_or_local, sdk_https_client,
 };
 use dynamo_wire::proxy::UpstreamTls;
 
@@ -164,27 +164,6 @@ pub unsafe fn export_remote_env(remote: &RemoteArgs) {
         let ca = std::path::absolute(ca).unwrap_or_else(|_| ca.clone());
         unsafe { std::env::set_var(CA_FILE_ENV, ca) };
     }
-}
-
-/// A DynamoDB endpoint URL: `http://` or `https://`, a host, an optional port, no path.
-pub fn check_endpoint_url(url: &str) -> Result<(), String> {
-    const EXPECTED: &str = "expected http://HOST:PORT or https://HOST";
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e}); {EXPECTED}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "the scheme is {:?}, not http or https; {EXPECTED}",
-            parsed.scheme()
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("no host; {EXPECTED}"));
-    }
-    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
-        return Err(format!(
-            "a path or query is not supported (DynamoDB is served at /); {EXPECTED}"
-        ));
-    }
-    Ok(())
 }
 
 /// The CA file's PEM text, checked the way the wire proxy checks it.
@@ -1017,24 +996,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn endpoint_urls() {
-        for good in [
-            "http://127.0.0.1:8000",
-            "https://dynamodb.eu-west-1.amazonaws.com",
-            "http://localhost:4567/",
-            "http://[::1]:8000",
-        ] {
-            assert_eq!(check_endpoint_url(good), Ok(()), "{good}");
-        }
-        for bad in [
-            "notaurl",
-            "localhost:8000",
-            "ftp://h",
-            "http://h:1/x",
-            "http://",
-        ] {
-            assert!(check_endpoint_url(bad).is_err(), "{bad}");
-        }
+    fn loopback_urls() {
         assert!(is_loopback_url("http://127.0.0.2:1"));
         assert!(is_loopback_url("https://localhost:443"));
         assert!(is_loopback_url("http://[::1]:8000"));
