@@ -273,21 +273,14 @@ mod tests {
     fn record(op: &str, status: u16, error_type: Option<&str>, request: Value) -> WireRecord {
         WireRecord {
             i: 1,
-            dt_ms: 0.0,
             latency_ms: 1.5,
             conn: "C1".to_owned(),
-            step: String::new(),
             op: op.to_owned(),
             target: format!("DynamoDB_20120810.{op}"),
             request,
             status,
             error_type: error_type.map(str::to_owned),
-            response: Value::Null,
-            injected: None,
-            request_body: None,
-            response_body: None,
-            t_unix: None,
-            step_number: None,
+            ..WireRecord::default()
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::WireError;
 
 /// One DynamoDB call. The first eleven fields are exactly the trace format (same names, same order); the
 /// optional ones after them are skipped when absent, so a record without them serialises like a fixture line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WireRecord {
     /// Order of arrival at the proxy (1-based within a normalised trace).
     pub i: u64,

@@ -551,22 +551,9 @@ impl LiveTrace {
 /// A record carrying only a step (nothing timed), for seeding and probing the normalisation.
 fn probe_record(step: String, dt_ms: f64) -> WireRecord {
     WireRecord {
-        i: 0,
         dt_ms,
-        latency_ms: 0.0,
-        conn: String::new(),
         step,
-        op: String::new(),
-        target: String::new(),
-        request: Value::Null,
-        status: 0,
-        error_type: None,
-        response: Value::Null,
-        injected: None,
-        request_body: None,
-        response_body: None,
-        t_unix: None,
-        step_number: None,
+        ..WireRecord::default()
     }
 }
 
